@@ -9,7 +9,11 @@ pub fn delay_ms(previous_ms: u64, base_ms: u64, cap_ms: u64, random: u64) -> u64
     let previous = previous_ms.max(base_ms);
     let high = previous.saturating_mul(3).max(base_ms);
     let span = high - base_ms;
-    let pick = if span == 0 { base_ms } else { base_ms + random % (span + 1) };
+    let pick = if span == 0 {
+        base_ms
+    } else {
+        base_ms + random % (span + 1)
+    };
     pick.min(cap_ms)
 }
 

@@ -23,7 +23,11 @@ mod component {
 
     impl Guest for Exponential {
         fn next_delay(ctx: RetryContext) -> Decision {
-            Decision::RetryAfterMs(super::delay_ms(ctx.attempt, ctx.base_delay_ms, ctx.max_delay_ms))
+            Decision::RetryAfterMs(super::delay_ms(
+                ctx.attempt,
+                ctx.base_delay_ms,
+                ctx.max_delay_ms,
+            ))
         }
     }
 
@@ -44,7 +48,11 @@ mod tests {
     fn capped_and_never_overflows() {
         assert_eq!(delay_ms(64, 1000, 10_000), 10_000);
         assert_eq!(delay_ms(u32::MAX, u64::MAX, 5), 5);
-        assert_eq!(delay_ms(0, 500, 10_000), 500, "attempt 0 is treated as the first");
+        assert_eq!(
+            delay_ms(0, 500, 10_000),
+            500,
+            "attempt 0 is treated as the first"
+        );
     }
 
     #[test]

@@ -42,8 +42,17 @@ impl Index {
             }
         }
         let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
-        let average_length = if docs.is_empty() { 0.0 } else { total as f64 / docs.len() as f64 };
-        Index { docs, lengths, average_length, terms }
+        let average_length = if docs.is_empty() {
+            0.0
+        } else {
+            total as f64 / docs.len() as f64
+        };
+        Index {
+            docs,
+            lengths,
+            average_length,
+            terms,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -77,7 +86,9 @@ impl Index {
         query_terms.dedup();
         let mut scores: HashMap<u32, f64> = HashMap::new();
         for term in &query_terms {
-            let Some(postings) = self.terms.get(term) else { continue };
+            let Some(postings) = self.terms.get(term) else {
+                continue;
+            };
             let idf = self.idf(postings.len());
             for &(doc, tf) in postings {
                 let tf = f64::from(tf);
@@ -89,7 +100,10 @@ impl Index {
         let mut ranked: Vec<(u32, f64)> = scores.into_iter().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.truncate(top_k);
-        ranked.into_iter().map(|(doc, score)| (&self.docs[doc as usize], score)).collect()
+        ranked
+            .into_iter()
+            .map(|(doc, score)| (&self.docs[doc as usize], score))
+            .collect()
     }
 }
 
@@ -98,11 +112,19 @@ mod tests {
     use super::*;
 
     fn doc(id: &str, content: &str) -> Doc {
-        Doc { id: id.into(), title: String::new(), content: content.into() }
+        Doc {
+            id: id.into(),
+            title: String::new(),
+            content: content.into(),
+        }
     }
 
     fn ids(index: &Index, query: &str, k: usize) -> Vec<String> {
-        index.search(query, k).into_iter().map(|(d, _)| d.id.clone()).collect()
+        index
+            .search(query, k)
+            .into_iter()
+            .map(|(d, _)| d.id.clone())
+            .collect()
     }
 
     #[test]
@@ -131,7 +153,10 @@ mod tests {
     fn known_ordering_by_hand() {
         let index = Index::build([
             doc("1", "circuit breaker opens after five failures"),
-            doc("2", "the breaker closes after a good probe in half open state"),
+            doc(
+                "2",
+                "the breaker closes after a good probe in half open state",
+            ),
             doc("3", "retry with exponential backoff"),
             doc("4", "circuit breaker breaker breaker"),
         ]);
@@ -147,7 +172,11 @@ mod tests {
         let idf = (1.0f64 + (2.0 - 1.0 + 0.5) / (1.0 + 0.5)).ln();
         let avgdl = 2.5;
         let expected = idf * 1.0 * (K1 + 1.0) / (1.0 + K1 * (1.0 - B + B * 2.0 / avgdl));
-        assert!((hits[0].1 - expected).abs() < 1e-12, "{} vs {expected}", hits[0].1);
+        assert!(
+            (hits[0].1 - expected).abs() < 1e-12,
+            "{} vs {expected}",
+            hits[0].1
+        );
     }
 
     #[test]

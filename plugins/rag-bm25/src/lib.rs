@@ -28,20 +28,32 @@ mod component {
     fn index_for(kb_id: &str) -> Result<std::rc::Rc<Index>, SearchError> {
         let version = knowledge::version(kb_id).map_err(SearchError::Kb)?;
         if let Some(index) = INDEXES.with(|m| {
-            m.borrow().get(kb_id).filter(|(v, _)| *v == version).map(|(_, i)| i.clone())
+            m.borrow()
+                .get(kb_id)
+                .filter(|(v, _)| *v == version)
+                .map(|(_, i)| i.clone())
         }) {
             return Ok(index);
         }
         let chunks = knowledge::chunks(kb_id).map_err(SearchError::Kb)?;
-        let docs = chunks
-            .into_iter()
-            .map(|c| Doc { id: c.id, title: c.title, content: c.content });
+        let docs = chunks.into_iter().map(|c| Doc {
+            id: c.id,
+            title: c.title,
+            content: c.content,
+        });
         let index = std::rc::Rc::new(Index::build(docs));
         write(
             Level::Info,
-            &format!("indexed kb '{kb_id}' version {version}: {} chunks, {} terms", index.len(), index.vocabulary()),
+            &format!(
+                "indexed kb '{kb_id}' version {version}: {} chunks, {} terms",
+                index.len(),
+                index.vocabulary()
+            ),
         );
-        INDEXES.with(|m| m.borrow_mut().insert(kb_id.to_string(), (version, index.clone())));
+        INDEXES.with(|m| {
+            m.borrow_mut()
+                .insert(kb_id.to_string(), (version, index.clone()))
+        });
         Ok(index)
     }
 

@@ -4,15 +4,15 @@
 /// Words too common to carry meaning in a search (sorted, for binary search).
 const STOP_WORDS: &[&str] = &[
     "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
-    "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do",
-    "does", "doing", "each", "for", "from", "had", "has", "have", "having", "he", "her", "here",
-    "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
-    "me", "more", "most", "my", "no", "nor", "not", "of", "off", "on", "once", "only", "or",
-    "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such",
-    "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this",
-    "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what",
-    "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you",
-    "your", "yours",
+    "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
+    "doing", "each", "for", "from", "had", "has", "have", "having", "he", "her", "here", "hers",
+    "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me",
+    "more", "most", "my", "no", "nor", "not", "of", "off", "on", "once", "only", "or", "other",
+    "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than",
+    "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those",
+    "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when",
+    "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your",
+    "yours",
 ];
 
 pub fn is_stop_word(word: &str) -> bool {
@@ -42,12 +42,18 @@ mod tests {
 
     #[test]
     fn folds_case_and_splits_on_punctuation() {
-        assert_eq!(toks("Circuit-Breaker, HALF_OPEN!"), ["circuit", "breaker", "half", "open"]);
+        assert_eq!(
+            toks("Circuit-Breaker, HALF_OPEN!"),
+            ["circuit", "breaker", "half", "open"]
+        );
     }
 
     #[test]
     fn keeps_unicode_letters_and_digits() {
-        assert_eq!(toks("Größe 42 Ünïcödé ÉTÉ 東京"), ["größe", "42", "ünïcödé", "été", "東京"]);
+        assert_eq!(
+            toks("Größe 42 Ünïcödé ÉTÉ 東京"),
+            ["größe", "42", "ünïcödé", "été", "東京"]
+        );
     }
 
     #[test]

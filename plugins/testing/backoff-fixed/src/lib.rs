@@ -8,7 +8,10 @@ mod component {
     struct Fixed;
     impl Guest for Fixed {
         fn next_delay(ctx: RetryContext) -> Decision {
-            write(Level::Info, &format!("fixed policy: attempt {}", ctx.attempt));
+            write(
+                Level::Info,
+                &format!("fixed policy: attempt {}", ctx.attempt),
+            );
             Decision::RetryAfterMs(37 * u64::from(ctx.attempt))
         }
     }

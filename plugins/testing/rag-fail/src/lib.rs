@@ -6,7 +6,9 @@ mod component {
     struct Down;
     impl Guest for Down {
         fn search(_kb_id: String, _query: String, _top_k: u32) -> Result<Vec<Hit>, SearchError> {
-            Err(SearchError::Internal("embedding service unavailable".into()))
+            Err(SearchError::Internal(
+                "embedding service unavailable".into(),
+            ))
         }
     }
     export!(Down);

@@ -1,0 +1,544 @@
+//! One `Config` for the gateway, read from `.env`, the environment and flags (flags win).
+//!
+//! `ServeArgs` is the clap surface (every option documents its variable); `Config` is the
+//! validated, typed result the rest of the gateway uses. Tests build `Config` directly.
+//! Secrets are wrapped in [`Secret`], whose `Debug` never shows the value.
+
+use crate::upstream::Endpoint;
+use anyhow::{Context, bail};
+use clap::Args;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A value that must never reach a log line, a client frame or `/health`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// The secret itself, for the one place that needs it (an upstream header, a comparison).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Settings of one circuit breaker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerConfig {
+    pub failure_threshold: u32,
+    pub timeout: Duration,
+    pub half_open_max_calls: u32,
+    pub success_threshold: u32,
+}
+
+/// Settings of the retry executor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryConfig {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+/// Deadline and memory cap of one plugin slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotLimits {
+    pub deadline: Duration,
+    pub memory_bytes: usize,
+}
+
+/// Where the upstream Realtime API is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpstreamConfig {
+    /// A fixed endpoint (Azure, OpenAI, or any Realtime-compatible URL) with its credentials.
+    Fixed(Endpoint),
+    /// The embedded simulator, started in-process on a loopback port.
+    Simulator,
+}
+
+/// The gateway's validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub upstream: UpstreamConfig,
+    pub default_kb_id: String,
+    pub kb_dir: PathBuf,
+    /// The session template sent as the first `session.update` (the `session` object).
+    pub session_template: serde_json::Value,
+    pub retry: RetryConfig,
+    pub azure_breaker: BreakerConfig,
+    pub rag_breaker: BreakerConfig,
+    pub azure_connection_timeout: Duration,
+    pub client_init_timeout: Duration,
+    pub ping_interval: Duration,
+    pub pong_timeout: Duration,
+    pub send_timeout: Duration,
+    pub notify_reconnect: bool,
+    /// Client events held while the upstream reconnects.
+    pub reconnect_buffer_events: usize,
+    pub plugin_dir: PathBuf,
+    pub plugin_cache_dir: Option<PathBuf>,
+    pub backoff_limits: SlotLimits,
+    pub rag_limits: SlotLimits,
+    pub admin_token: Option<Secret>,
+}
+
+impl Default for Config {
+    /// The out-of-the-box configuration: embedded simulator, sample knowledge base, seed defaults.
+    fn default() -> Config {
+        let breaker = |threshold, secs| BreakerConfig {
+            failure_threshold: threshold,
+            timeout: Duration::from_secs(secs),
+            half_open_max_calls: 1,
+            success_threshold: 1,
+        };
+        Config {
+            host: "0.0.0.0".into(),
+            port: 8003,
+            upstream: UpstreamConfig::Simulator,
+            default_kb_id: "voxgate-docs".into(),
+            kb_dir: PathBuf::from("examples/kb"),
+            session_template: default_session_template(),
+            retry: RetryConfig {
+                max_attempts: 3,
+                base_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(10),
+            },
+            azure_breaker: breaker(5, 60),
+            rag_breaker: breaker(3, 30),
+            azure_connection_timeout: Duration::from_secs(10),
+            client_init_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(5),
+            notify_reconnect: true,
+            reconnect_buffer_events: 1024,
+            plugin_dir: PathBuf::from("target/plugins/slots"),
+            plugin_cache_dir: None,
+            backoff_limits: SlotLimits {
+                deadline: Duration::from_millis(10),
+                memory_bytes: 16 << 20,
+            },
+            rag_limits: SlotLimits {
+                deadline: Duration::from_secs(2),
+                memory_bytes: 256 << 20,
+            },
+            admin_token: None,
+        }
+    }
+}
+
+/// The template used when `SESSION_CONFIG` is not set (same as `examples/session.json`).
+pub fn default_session_template() -> serde_json::Value {
+    serde_json::json!({
+        "instructions": "You are a helpful voice assistant. When the user asks a question, call search_knowledge_base and answer from its results, citing chunk ids.",
+        "voice": "alloy",
+        "input_audio_transcription": { "model": "whisper-1" },
+        "turn_detection": { "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500 }
+    })
+}
+
+fn parse_seconds(raw: &str) -> Result<Duration, String> {
+    let value: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{raw}' is not a number of seconds"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("'{raw}' must be a non-negative number of seconds"));
+    }
+    if value > 1e9 {
+        return Err(format!("'{raw}' is too large"));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+fn parse_positive(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<u32>() {
+        Ok(0) => Err(format!("'{raw}' must be at least 1")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{raw}' is not a whole number ≥ 1")),
+    }
+}
+
+fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("'{raw}' is not true/false")),
+    }
+}
+
+fn parse_mib(raw: &str) -> Result<usize, String> {
+    let mib = parse_positive(raw)?;
+    if mib > 4096 {
+        return Err(format!(
+            "'{raw}' MiB is more than a 32-bit plugin can address (4096)"
+        ));
+    }
+    Ok(mib as usize * 1024 * 1024)
+}
+
+/// Options of `voxgate serve`. Every option can be given as a flag or as the environment
+/// variable named in its help (a `.env` file in the working directory is read too).
+#[derive(Debug, Clone, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", value_name = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, env = "PORT", value_name = "PORT", default_value_t = 8003)]
+    pub port: u16,
+
+    /// Any Realtime-compatible ws:// or wss:// URL to use as the upstream (takes precedence over Azure/OpenAI).
+    #[arg(long, env = "UPSTREAM_URL", value_name = "UPSTREAM_URL")]
+    pub upstream_url: Option<String>,
+    /// API key sent with UPSTREAM_URL (as `api-key` and `Authorization: Bearer`).
+    #[arg(
+        long,
+        env = "UPSTREAM_API_KEY",
+        value_name = "UPSTREAM_API_KEY",
+        hide_env_values = true
+    )]
+    pub upstream_api_key: Option<String>,
+    /// Azure OpenAI resource name (`<name>.openai.azure.com`).
+    #[arg(long, env = "AZURE_RESOURCE", value_name = "AZURE_RESOURCE")]
+    pub azure_resource: Option<String>,
+    /// Azure OpenAI endpoint URL (alternative to AZURE_RESOURCE).
+    #[arg(
+        long,
+        env = "AZURE_OPENAI_ENDPOINT",
+        value_name = "AZURE_OPENAI_ENDPOINT"
+    )]
+    pub azure_openai_endpoint: Option<String>,
+    /// Azure OpenAI Realtime deployment name.
+    #[arg(
+        long,
+        env = "AZURE_OPENAI_DEPLOYMENT_NAME",
+        value_name = "AZURE_OPENAI_DEPLOYMENT_NAME"
+    )]
+    pub azure_openai_deployment_name: Option<String>,
+    /// Azure OpenAI API key (sent as the `api-key` header; never logged).
+    #[arg(
+        long,
+        env = "AZURE_OPENAI_API_KEY",
+        value_name = "AZURE_OPENAI_API_KEY",
+        hide_env_values = true
+    )]
+    pub azure_openai_api_key: Option<String>,
+    /// Azure API version; when set, the preview path `/openai/realtime?api-version=…&deployment=…` is used, else the GA path `/openai/v1/realtime?model=…`.
+    #[arg(
+        long,
+        env = "AZURE_OPENAI_API_VERSION",
+        value_name = "AZURE_OPENAI_API_VERSION"
+    )]
+    pub azure_openai_api_version: Option<String>,
+    /// OpenAI API key (used when no Azure setting is given; never logged).
+    #[arg(
+        long,
+        env = "OPENAI_API_KEY",
+        value_name = "OPENAI_API_KEY",
+        hide_env_values = true
+    )]
+    pub openai_api_key: Option<String>,
+    /// OpenAI Realtime model.
+    #[arg(
+        long,
+        env = "OPENAI_REALTIME_MODEL",
+        value_name = "OPENAI_REALTIME_MODEL",
+        default_value = "gpt-realtime"
+    )]
+    pub openai_realtime_model: String,
+
+    /// Knowledge base used when a client names none.
+    #[arg(
+        long,
+        env = "DEFAULT_KB_ID",
+        value_name = "DEFAULT_KB_ID",
+        default_value = "voxgate-docs"
+    )]
+    pub default_kb_id: String,
+    /// Directory of knowledge bases (`KB_DIR/<kb_id>/*.md|*.txt`).
+    #[arg(
+        long,
+        env = "KB_DIR",
+        value_name = "KB_DIR",
+        default_value = "examples/kb"
+    )]
+    pub kb_dir: PathBuf,
+    /// JSON file with the session template (the `session` object of the first `session.update`).
+    #[arg(long, env = "SESSION_CONFIG", value_name = "SESSION_CONFIG")]
+    pub session_config: Option<PathBuf>,
+
+    /// Attempts per operation (upstream connect, RAG search).
+    #[arg(long, env = "MAX_RETRY_ATTEMPTS", value_name = "MAX_RETRY_ATTEMPTS", default_value = "3", value_parser = parse_positive)]
+    pub max_retry_attempts: u32,
+    /// Base retry delay, seconds.
+    #[arg(long, env = "RETRY_BASE_DELAY", value_name = "RETRY_BASE_DELAY", default_value = "1.0", value_parser = parse_seconds)]
+    pub retry_base_delay: Duration,
+    /// Largest retry delay, seconds (every delay, even a plugin's, is clamped to it).
+    #[arg(long, env = "RETRY_MAX_DELAY", value_name = "RETRY_MAX_DELAY", default_value = "10.0", value_parser = parse_seconds)]
+    pub retry_max_delay: Duration,
+
+    /// Consecutive upstream failures that open the azure breaker.
+    #[arg(long, env = "AZURE_CIRCUIT_FAILURE_THRESHOLD", value_name = "AZURE_CIRCUIT_FAILURE_THRESHOLD", default_value = "5", value_parser = parse_positive)]
+    pub azure_circuit_failure_threshold: u32,
+    /// Seconds the azure breaker stays open before probing.
+    #[arg(long, env = "AZURE_CIRCUIT_TIMEOUT", value_name = "AZURE_CIRCUIT_TIMEOUT", default_value = "60", value_parser = parse_seconds)]
+    pub azure_circuit_timeout: Duration,
+    /// Probe calls the half-open azure breaker admits at once.
+    #[arg(long, env = "AZURE_CIRCUIT_HALF_OPEN_MAX_CALLS", value_name = "AZURE_CIRCUIT_HALF_OPEN_MAX_CALLS", default_value = "1", value_parser = parse_positive)]
+    pub azure_circuit_half_open_max_calls: u32,
+    /// Probe successes that close the azure breaker.
+    #[arg(long, env = "AZURE_CIRCUIT_SUCCESS_THRESHOLD", value_name = "AZURE_CIRCUIT_SUCCESS_THRESHOLD", default_value = "1", value_parser = parse_positive)]
+    pub azure_circuit_success_threshold: u32,
+    /// Consecutive search failures that open the rag breaker.
+    #[arg(long, env = "RAG_CIRCUIT_FAILURE_THRESHOLD", value_name = "RAG_CIRCUIT_FAILURE_THRESHOLD", default_value = "3", value_parser = parse_positive)]
+    pub rag_circuit_failure_threshold: u32,
+    /// Seconds the rag breaker stays open before probing.
+    #[arg(long, env = "RAG_CIRCUIT_TIMEOUT", value_name = "RAG_CIRCUIT_TIMEOUT", default_value = "30", value_parser = parse_seconds)]
+    pub rag_circuit_timeout: Duration,
+    /// Probe calls the half-open rag breaker admits at once.
+    #[arg(long, env = "RAG_CIRCUIT_HALF_OPEN_MAX_CALLS", value_name = "RAG_CIRCUIT_HALF_OPEN_MAX_CALLS", default_value = "1", value_parser = parse_positive)]
+    pub rag_circuit_half_open_max_calls: u32,
+    /// Probe successes that close the rag breaker.
+    #[arg(long, env = "RAG_CIRCUIT_SUCCESS_THRESHOLD", value_name = "RAG_CIRCUIT_SUCCESS_THRESHOLD", default_value = "1", value_parser = parse_positive)]
+    pub rag_circuit_success_threshold: u32,
+
+    /// Seconds one upstream connection attempt may take.
+    #[arg(long, env = "AZURE_CONNECTION_TIMEOUT", value_name = "AZURE_CONNECTION_TIMEOUT", default_value = "10", value_parser = parse_seconds)]
+    pub azure_connection_timeout: Duration,
+    /// Seconds a `/ws` client has to send its first message `{"kb_id": …}`.
+    #[arg(long, env = "CLIENT_INIT_TIMEOUT", value_name = "CLIENT_INIT_TIMEOUT", default_value = "10", value_parser = parse_seconds)]
+    pub client_init_timeout: Duration,
+    /// Seconds between pings on both sockets.
+    #[arg(long, env = "PING_INTERVAL", value_name = "PING_INTERVAL", default_value = "20", value_parser = parse_seconds)]
+    pub ping_interval: Duration,
+    /// Seconds without a pong after which a socket is considered dead.
+    #[arg(long, env = "PONG_TIMEOUT", value_name = "PONG_TIMEOUT", default_value = "10", value_parser = parse_seconds)]
+    pub pong_timeout: Duration,
+    /// Seconds any single send may take.
+    #[arg(long, env = "SEND_TIMEOUT", value_name = "SEND_TIMEOUT", default_value = "5", value_parser = parse_seconds)]
+    pub send_timeout: Duration,
+    /// Send `voxgate.upstream.reconnecting` / `voxgate.upstream.reconnected` events to clients.
+    #[arg(long, env = "NOTIFY_RECONNECT", value_name = "NOTIFY_RECONNECT", default_value = "true", value_parser = parse_bool)]
+    pub notify_reconnect: bool,
+    /// Client events buffered while the upstream reconnects (more → error event to the client).
+    #[arg(long, env = "RECONNECT_BUFFER_EVENTS", value_name = "RECONNECT_BUFFER_EVENTS", default_value = "1024", value_parser = parse_positive)]
+    pub reconnect_buffer_events: u32,
+
+    /// Directory holding the plugin slots `backoff.wasm` and `rag.wasm` (missing ones are seeded with the built-in defaults).
+    #[arg(
+        long,
+        env = "PLUGIN_DIR",
+        value_name = "PLUGIN_DIR",
+        default_value = "target/plugins/slots"
+    )]
+    pub plugin_dir: PathBuf,
+    /// Directory for precompiled plugin artifacts (default: PLUGIN_DIR/.cache).
+    #[arg(long, env = "PLUGIN_CACHE_DIR", value_name = "PLUGIN_CACHE_DIR")]
+    pub plugin_cache_dir: Option<PathBuf>,
+    /// Deadline of one backoff plugin call, seconds.
+    #[arg(long, env = "BACKOFF_PLUGIN_DEADLINE", value_name = "BACKOFF_PLUGIN_DEADLINE", default_value = "0.01", value_parser = parse_seconds)]
+    pub backoff_plugin_deadline: Duration,
+    /// Memory cap of the backoff plugin, MiB.
+    #[arg(long, env = "BACKOFF_PLUGIN_MEMORY_MIB", value_name = "BACKOFF_PLUGIN_MEMORY_MIB", default_value = "16", value_parser = parse_mib)]
+    pub backoff_plugin_memory_mib: usize,
+    /// Deadline of one RAG plugin call, seconds.
+    #[arg(long, env = "RAG_PLUGIN_DEADLINE", value_name = "RAG_PLUGIN_DEADLINE", default_value = "2", value_parser = parse_seconds)]
+    pub rag_plugin_deadline: Duration,
+    /// Memory cap of the RAG plugin, MiB.
+    #[arg(long, env = "RAG_PLUGIN_MEMORY_MIB", value_name = "RAG_PLUGIN_MEMORY_MIB", default_value = "256", value_parser = parse_mib)]
+    pub rag_plugin_memory_mib: usize,
+    /// Bearer token for `/admin/*` routes; unset → admin routes are refused.
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        value_name = "ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl ServeArgs {
+    /// Validate and type the options. Errors name the variable and what is wrong with its value.
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        let upstream = self.upstream()?;
+        let session_template = match &self.session_config {
+            Some(path) => load_session_template(path)?,
+            None => default_session_template(),
+        };
+        if self.pong_timeout.is_zero() {
+            bail!("PONG_TIMEOUT: must be greater than 0");
+        }
+        if self.ping_interval.is_zero() {
+            bail!("PING_INTERVAL: must be greater than 0");
+        }
+        if self.send_timeout.is_zero() {
+            bail!("SEND_TIMEOUT: must be greater than 0");
+        }
+        if self.azure_connection_timeout.is_zero() {
+            bail!("AZURE_CONNECTION_TIMEOUT: must be greater than 0");
+        }
+        if self.retry_base_delay > self.retry_max_delay {
+            bail!(
+                "RETRY_BASE_DELAY: {}s is larger than RETRY_MAX_DELAY ({}s)",
+                self.retry_base_delay.as_secs_f64(),
+                self.retry_max_delay.as_secs_f64()
+            );
+        }
+        if self.default_kb_id.trim().is_empty() {
+            bail!("DEFAULT_KB_ID: must not be empty");
+        }
+        Ok(Config {
+            host: self.host,
+            port: self.port,
+            upstream,
+            default_kb_id: self.default_kb_id,
+            kb_dir: self.kb_dir,
+            session_template,
+            retry: RetryConfig {
+                max_attempts: self.max_retry_attempts,
+                base_delay: self.retry_base_delay,
+                max_delay: self.retry_max_delay,
+            },
+            azure_breaker: BreakerConfig {
+                failure_threshold: self.azure_circuit_failure_threshold,
+                timeout: self.azure_circuit_timeout,
+                half_open_max_calls: self.azure_circuit_half_open_max_calls,
+                success_threshold: self.azure_circuit_success_threshold,
+            },
+            rag_breaker: BreakerConfig {
+                failure_threshold: self.rag_circuit_failure_threshold,
+                timeout: self.rag_circuit_timeout,
+                half_open_max_calls: self.rag_circuit_half_open_max_calls,
+                success_threshold: self.rag_circuit_success_threshold,
+            },
+            azure_connection_timeout: self.azure_connection_timeout,
+            client_init_timeout: self.client_init_timeout,
+            ping_interval: self.ping_interval,
+            pong_timeout: self.pong_timeout,
+            send_timeout: self.send_timeout,
+            notify_reconnect: self.notify_reconnect,
+            reconnect_buffer_events: self.reconnect_buffer_events as usize,
+            plugin_dir: self.plugin_dir,
+            plugin_cache_dir: self.plugin_cache_dir,
+            backoff_limits: SlotLimits {
+                deadline: self.backoff_plugin_deadline,
+                memory_bytes: self.backoff_plugin_memory_mib,
+            },
+            rag_limits: SlotLimits {
+                deadline: self.rag_plugin_deadline,
+                memory_bytes: self.rag_plugin_memory_mib,
+            },
+            admin_token: non_empty(&self.admin_token).map(Secret::new),
+        })
+    }
+
+    /// Upstream selection: UPSTREAM_URL, else Azure, else OpenAI, else the embedded simulator.
+    fn upstream(&self) -> anyhow::Result<UpstreamConfig> {
+        if let Some(url) = non_empty(&self.upstream_url) {
+            let key = non_empty(&self.upstream_api_key).map(Secret::new);
+            return Ok(UpstreamConfig::Fixed(
+                Endpoint::custom(url, key).context("UPSTREAM_URL")?,
+            ));
+        }
+        let azure_host = match (
+            non_empty(&self.azure_resource),
+            non_empty(&self.azure_openai_endpoint),
+        ) {
+            (Some(resource), _) => {
+                Some(Endpoint::azure_host_from_resource(resource).context("AZURE_RESOURCE")?)
+            }
+            (None, Some(endpoint)) => Some(
+                Endpoint::azure_host_from_endpoint(endpoint).context("AZURE_OPENAI_ENDPOINT")?,
+            ),
+            (None, None) => None,
+        };
+        if let Some(host) = azure_host {
+            let deployment = non_empty(&self.azure_openai_deployment_name).context(
+                "AZURE_OPENAI_DEPLOYMENT_NAME: required when AZURE_RESOURCE or AZURE_OPENAI_ENDPOINT is set",
+            )?;
+            let key = non_empty(&self.azure_openai_api_key)
+                .context("AZURE_OPENAI_API_KEY: required when AZURE_RESOURCE or AZURE_OPENAI_ENDPOINT is set")?;
+            let endpoint = Endpoint::azure(
+                &host,
+                deployment,
+                non_empty(&self.azure_openai_api_version),
+                Secret::new(key),
+            )?;
+            return Ok(UpstreamConfig::Fixed(endpoint));
+        }
+        if let Some(key) = non_empty(&self.openai_api_key) {
+            return Ok(UpstreamConfig::Fixed(Endpoint::openai(
+                &self.openai_realtime_model,
+                Secret::new(key),
+            )?));
+        }
+        Ok(UpstreamConfig::Simulator)
+    }
+}
+
+/// Read a session template: a JSON object (the `session` of a `session.update`).
+pub fn load_session_template(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("SESSION_CONFIG: cannot read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("SESSION_CONFIG: {} is not valid JSON", path.display()))?;
+    if !value.is_object() {
+        bail!(
+            "SESSION_CONFIG: {} must hold a JSON object (the session settings)",
+            path.display()
+        );
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_parser_rejects_bad_values() {
+        assert!(parse_seconds("abc").unwrap_err().contains("not a number"));
+        assert!(parse_seconds("-1").unwrap_err().contains("non-negative"));
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("inf").is_err());
+        assert_eq!(parse_seconds("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_seconds(" 0 ").unwrap(), Duration::ZERO);
+    }
+
+    #[test]
+    fn positive_parser() {
+        assert!(parse_positive("0").is_err());
+        assert!(parse_positive("-3").is_err());
+        assert!(parse_positive("x").is_err());
+        assert_eq!(parse_positive("5").unwrap(), 5);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let mut config = Config::default();
+        config.admin_token = Some(Secret::new("admin-s3cret"));
+        config.upstream = UpstreamConfig::Fixed(
+            Endpoint::openai("gpt-realtime", Secret::new("sk-very-secret")).unwrap(),
+        );
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("s3cret") && !debug.contains("very-secret"),
+            "{debug}"
+        );
+    }
+}

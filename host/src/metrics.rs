@@ -1,0 +1,238 @@
+//! The one registry behind `/health` (the seed's JSON names) and `/metrics` (Prometheus text).
+//!
+//! Counters and errors use the seed's names; latencies are histograms (so p50/p99 can be read
+//! from Prometheus) whose averages feed `/health`'s `avg_latencies`.
+
+use crate::resilience::BreakerState;
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
+use serde_json::{Map, Value, json};
+
+macro_rules! names {
+    ($(#[$meta:meta])* $ty:ident { $($variant:ident => $name:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $ty { $($variant),* }
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+            pub fn name(self) -> &'static str { match self { $($ty::$variant => $name),* } }
+        }
+    };
+}
+
+names!(
+    /// Things that happen (`/health` → `metrics.counters`).
+    Count {
+        AzureConnections => "azure_connections",
+        AzureReconnections => "azure_reconnections",
+        RagSearches => "rag_searches",
+        WsConnections => "ws_connections",
+        WsDisconnects => "ws_disconnects",
+        PluginReloads => "plugin_reloads",
+        ClientEventsDropped => "client_events_dropped",
+    }
+);
+
+names!(
+    /// Things that go wrong (`/health` → `metrics.errors`).
+    Fault {
+        AzureTimeout => "azure_timeout",
+        AzureConnectionFailed => "azure_connection_failed",
+        AzureDisconnected => "azure_disconnected",
+        RagSearchFailed => "rag_search_failed",
+        ClientTimeout => "client_timeout",
+        UpstreamInterrupted => "upstream_interrupted",
+        PluginTrap => "plugin_trap",
+        PluginTimeout => "plugin_timeout",
+        PluginOom => "plugin_oom",
+        PluginReloadFailed => "plugin_reload_failed",
+    }
+);
+
+names!(
+    /// Timed operations (`/health` → `metrics.avg_latencies`, seconds).
+    Latency {
+        AzureConnect => "azure_connect",
+        RagSearch => "rag_search",
+        RagInit => "rag_init",
+    }
+);
+
+pub struct Metrics {
+    registry: Registry,
+    counts: Vec<IntCounter>,
+    faults: Vec<IntCounter>,
+    latencies: Vec<Histogram>,
+    breaker_state: IntGaugeVec,
+    breaker_transitions: IntCounterVec,
+    active_sessions: IntGauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+const STATES: [BreakerState; 3] = [
+    BreakerState::Closed,
+    BreakerState::Open,
+    BreakerState::HalfOpen,
+];
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry =
+            Registry::new_custom(Some("voxgate".into()), None).expect("static prefix is valid");
+        let register = |c: Box<dyn prometheus::core::Collector>| {
+            registry
+                .register(c)
+                .expect("metric names are unique and valid");
+        };
+        let counter = |name: &str, help: String| {
+            let c = IntCounter::new(format!("{name}_total"), help).expect("valid metric");
+            register(Box::new(c.clone()));
+            c
+        };
+        let counts = Count::ALL
+            .iter()
+            .map(|c| counter(c.name(), format!("Count of {}", c.name())))
+            .collect();
+        let faults = Fault::ALL
+            .iter()
+            .map(|f| counter(f.name(), format!("Errors: {}", f.name())))
+            .collect();
+        let latencies = Latency::ALL
+            .iter()
+            .map(|l| {
+                let buckets = vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0,
+                ];
+                let h = Histogram::with_opts(
+                    HistogramOpts::new(
+                        format!("{}_seconds", l.name()),
+                        format!("Latency of {}", l.name()),
+                    )
+                    .buckets(buckets),
+                )
+                .expect("valid metric");
+                register(Box::new(h.clone()));
+                h
+            })
+            .collect();
+        let breaker_state = IntGaugeVec::new(
+            Opts::new("circuit_breaker_state", "1 for the breaker's current state"),
+            &["breaker", "state"],
+        )
+        .expect("valid metric");
+        register(Box::new(breaker_state.clone()));
+        let breaker_transitions = IntCounterVec::new(
+            Opts::new(
+                "circuit_breaker_transitions_total",
+                "Breaker transitions, by the state entered",
+            ),
+            &["breaker", "to"],
+        )
+        .expect("valid metric");
+        register(Box::new(breaker_transitions.clone()));
+        let active_sessions =
+            IntGauge::new("active_sessions", "Client sessions open now").expect("valid metric");
+        register(Box::new(active_sessions.clone()));
+        Metrics {
+            registry,
+            counts,
+            faults,
+            latencies,
+            breaker_state,
+            breaker_transitions,
+            active_sessions,
+        }
+    }
+
+    pub fn count(&self, what: Count) {
+        self.counts[what as usize].inc();
+    }
+
+    pub fn count_by(&self, what: Count, n: u64) {
+        self.counts[what as usize].inc_by(n);
+    }
+
+    pub fn fault(&self, what: Fault) {
+        self.faults[what as usize].inc();
+    }
+
+    pub fn observe(&self, what: Latency, seconds: f64) {
+        self.latencies[what as usize].observe(seconds);
+    }
+
+    pub fn get(&self, what: Count) -> u64 {
+        self.counts[what as usize].get()
+    }
+
+    pub fn get_fault(&self, what: Fault) -> u64 {
+        self.faults[what as usize].get()
+    }
+
+    pub fn session_opened(&self) {
+        self.active_sessions.inc();
+    }
+
+    pub fn session_closed(&self) {
+        self.active_sessions.dec();
+    }
+
+    pub fn active_sessions(&self) -> i64 {
+        self.active_sessions.get()
+    }
+
+    pub fn breaker_state(&self, breaker: &str, state: BreakerState) {
+        for s in STATES {
+            self.breaker_state
+                .with_label_values(&[breaker, s.as_str()])
+                .set(i64::from(s == state));
+        }
+    }
+
+    pub fn breaker_transition(&self, breaker: &str, to: BreakerState) {
+        self.breaker_transitions
+            .with_label_values(&[breaker, to.as_str()])
+            .inc();
+    }
+
+    /// `metrics` of `/health`: `{counters, errors, avg_latencies}` with the seed's names.
+    pub fn health_json(&self) -> Value {
+        let mut counters = Map::new();
+        for c in Count::ALL {
+            counters.insert(c.name().into(), json!(self.get(*c)));
+        }
+        let mut errors = Map::new();
+        for f in Fault::ALL {
+            errors.insert(f.name().into(), json!(self.get_fault(*f)));
+        }
+        let mut avg = Map::new();
+        for l in Latency::ALL {
+            let h = &self.latencies[*l as usize];
+            let n = h.get_sample_count();
+            let mean = if n == 0 {
+                0.0
+            } else {
+                h.get_sample_sum() / n as f64
+            };
+            avg.insert(l.name().into(), json!((mean * 1e6).round() / 1e6));
+        }
+        json!({ "counters": counters, "errors": errors, "avg_latencies": avg })
+    }
+
+    /// Prometheus text exposition of every metric.
+    pub fn prometheus_text(&self) -> String {
+        let mut buffer = Vec::new();
+        let encoder = prometheus::TextEncoder::new();
+        if let Err(error) = encoder.encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!("cannot encode metrics: {error}");
+        }
+        String::from_utf8_lossy(&buffer).into_owned()
+    }
+}

@@ -1,0 +1,240 @@
+//! What a reconnect restores: the session settings (template + the client's updates), the
+//! conversation items so far, and the audio appended since the last commit. Fed by the
+//! events flowing both ways; read once per reconnect by [`Memory::restore_events`].
+
+use super::tools::{merge, upstream_session};
+use crate::upstream::Flavour;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+
+/// Items kept for restoring context (oldest dropped beyond this).
+const MAX_ITEMS: usize = 1000;
+/// Base64 audio kept since the last commit (oldest dropped beyond this): ~4 min of 24 kHz PCM16.
+const MAX_PENDING_AUDIO_BYTES: usize = 16 << 20;
+
+pub struct Memory {
+    flavour: Flavour,
+    session: Value,
+    items: VecDeque<Value>,
+    pending_audio: VecDeque<String>,
+    pending_audio_bytes: usize,
+}
+
+impl Memory {
+    pub fn new(template: &Value, flavour: Flavour) -> Memory {
+        Memory {
+            flavour,
+            session: template.clone(),
+            items: VecDeque::new(),
+            pending_audio: VecDeque::new(),
+            pending_audio_bytes: 0,
+        }
+    }
+
+    /// The full `session.update` for the upstream (template + client updates + gateway tools).
+    pub fn session_update(&self) -> Value {
+        json!({ "type": "session.update", "session": upstream_session(&self.session, self.flavour) })
+    }
+
+    /// A client event on its way upstream.
+    pub fn client_event(&mut self, kind: &str, event: &Value) {
+        match kind {
+            "session.update" => merge(&mut self.session, &event["session"]),
+            "input_audio_buffer.append" => {
+                if let Some(audio) = event["audio"].as_str() {
+                    self.pending_audio_bytes += audio.len();
+                    self.pending_audio.push_back(audio.to_string());
+                    while self.pending_audio_bytes > MAX_PENDING_AUDIO_BYTES {
+                        match self.pending_audio.pop_front() {
+                            Some(old) => self.pending_audio_bytes -= old.len(),
+                            None => break,
+                        }
+                    }
+                }
+            }
+            "input_audio_buffer.commit" | "input_audio_buffer.clear" => self.clear_audio(),
+            _ => {}
+        }
+    }
+
+    fn clear_audio(&mut self) {
+        self.pending_audio.clear();
+        self.pending_audio_bytes = 0;
+    }
+
+    /// A server event on its way to the client.
+    pub fn server_event(&mut self, kind: &str, event: &Value) {
+        match kind {
+            "conversation.item.created"
+            | "conversation.item.added"
+            | "conversation.item.done"
+            | "conversation.item.retrieved"
+            | "response.output_item.done" => self.upsert(&event["item"]),
+            "conversation.item.deleted" => {
+                if let Some(id) = event["item_id"].as_str() {
+                    self.items.retain(|item| item["id"] != id);
+                }
+            }
+            "conversation.item.input_audio_transcription.completed" => {
+                let (Some(id), Some(transcript)) =
+                    (event["item_id"].as_str(), event["transcript"].as_str())
+                else {
+                    return;
+                };
+                let index = event["content_index"].as_u64().unwrap_or(0) as usize;
+                if let Some(part) = self
+                    .items
+                    .iter_mut()
+                    .find(|item| item["id"] == id)
+                    .and_then(|item| item["content"].get_mut(index))
+                {
+                    part["transcript"] = json!(transcript);
+                }
+            }
+            "input_audio_buffer.committed" | "input_audio_buffer.cleared" => self.clear_audio(),
+            _ => {}
+        }
+    }
+
+    fn upsert(&mut self, item: &Value) {
+        let Some(id) = item.get("id").and_then(Value::as_str) else {
+            return;
+        };
+        if let Some(existing) = self.items.iter_mut().find(|i| i["id"] == id) {
+            // A later event may carry less (e.g. `added` before content arrived): keep content.
+            let keep_content = item
+                .get("content")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty);
+            let content = existing.get("content").cloned();
+            *existing = item.clone();
+            if keep_content && let Some(content) = content {
+                existing["content"] = content;
+            }
+            return;
+        }
+        self.items.push_back(item.clone());
+        if self.items.len() > MAX_ITEMS {
+            self.items.pop_front();
+        }
+    }
+
+    pub fn item_count(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Everything to send a fresh upstream session so it continues this one, in order:
+    /// the session settings, the conversation items, the pending audio. Also the ids of the
+    /// items re-created (their echoes are not shown to the client again).
+    pub fn restore_events(&self) -> (Vec<Value>, Vec<String>) {
+        let mut events = vec![self.session_update()];
+        let mut ids = Vec::new();
+        for item in &self.items {
+            if let Some(item) = restorable(item, self.flavour) {
+                if let Some(id) = item["id"].as_str() {
+                    ids.push(id.to_string());
+                }
+                events.push(json!({ "type": "conversation.item.create", "item": item }));
+            }
+        }
+        for audio in &self.pending_audio {
+            events.push(json!({ "type": "input_audio_buffer.append", "audio": audio }));
+        }
+        (events, ids)
+    }
+}
+
+/// An item as it can be created again: audio becomes its transcript; server-only fields go.
+fn restorable(item: &Value, flavour: Flavour) -> Option<Value> {
+    let id = item.get("id").cloned().unwrap_or(Value::Null);
+    match item.get("type")?.as_str()? {
+        "function_call" => Some(json!({
+            "id": id, "type": "function_call",
+            "call_id": item.get("call_id")?, "name": item.get("name")?,
+            "arguments": item.get("arguments").cloned().unwrap_or(json!("{}")),
+        })),
+        "function_call_output" => Some(json!({
+            "id": id, "type": "function_call_output",
+            "call_id": item.get("call_id")?, "output": item.get("output").cloned().unwrap_or(json!("")),
+        })),
+        "message" => {
+            let role = item.get("role")?.as_str()?;
+            let text_type = match (role, flavour) {
+                ("assistant", Flavour::Ga) => "output_text",
+                ("assistant", Flavour::Preview) => "text",
+                _ => "input_text",
+            };
+            let parts: Vec<Value> = item
+                .get("content")?
+                .as_array()?
+                .iter()
+                .filter_map(|part| {
+                    part.get("text")
+                        .or_else(|| part.get("transcript"))
+                        .and_then(Value::as_str)
+                })
+                .filter(|text| !text.is_empty())
+                .map(|text| json!({ "type": text_type, "text": text }))
+                .collect();
+            (!parts.is_empty())
+                .then(|| json!({ "id": id, "type": "message", "role": role, "content": parts }))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restores_settings_items_and_pending_audio_in_order() {
+        let mut m = Memory::new(&json!({"voice":"alloy"}), Flavour::Preview);
+        m.client_event("session.update", &json!({"session":{"voice":"verse"}}));
+        m.server_event("conversation.item.created", &json!({"item":{"id":"u1","type":"message","role":"user","content":[{"type":"input_audio","transcript":null}]}}));
+        m.server_event(
+            "conversation.item.input_audio_transcription.completed",
+            &json!({"item_id":"u1","content_index":0,"transcript":"hi there"}),
+        );
+        m.server_event(
+            "conversation.item.created",
+            &json!({"item":{"id":"a1","type":"message","role":"assistant","content":[]}}),
+        );
+        m.server_event("response.output_item.done", &json!({"item":{"id":"a1","type":"message","role":"assistant","content":[{"type":"audio","transcript":"hello"}]}}));
+        m.server_event("response.output_item.done", &json!({"item":{"id":"f1","type":"function_call","call_id":"c1","name":"search_knowledge_base","arguments":"{\"query\":\"x\"}"}}));
+        m.server_event("conversation.item.created", &json!({"item":{"id":"o1","type":"function_call_output","call_id":"c1","output":"found"}}));
+        m.client_event("input_audio_buffer.append", &json!({"audio":"AAAA"}));
+        m.client_event("input_audio_buffer.commit", &json!({}));
+        m.client_event("input_audio_buffer.append", &json!({"audio":"BBBB"}));
+        let (events, ids) = m.restore_events();
+        assert_eq!(events[0]["session"]["voice"], "verse");
+        assert_eq!(
+            events[0]["session"]["tools"][0]["name"],
+            "search_knowledge_base"
+        );
+        assert_eq!(
+            events[1]["item"]["content"],
+            json!([{"type":"input_text","text":"hi there"}])
+        );
+        assert_eq!(
+            events[2]["item"]["content"],
+            json!([{"type":"text","text":"hello"}])
+        );
+        assert_eq!(events[3]["item"]["type"], "function_call");
+        assert_eq!(events[4]["item"]["output"], "found");
+        assert_eq!(
+            events[5],
+            json!({"type":"input_audio_buffer.append","audio":"BBBB"})
+        );
+        assert_eq!(events.len(), 6);
+        assert_eq!(ids, ["u1", "a1", "f1", "o1"]);
+    }
+
+    #[test]
+    fn deleted_items_are_not_restored() {
+        let mut m = Memory::new(&json!({}), Flavour::Ga);
+        m.server_event("conversation.item.created", &json!({"item":{"id":"u1","type":"message","role":"user","content":[{"type":"input_text","text":"x"}]}}));
+        m.server_event("conversation.item.deleted", &json!({"item_id":"u1"}));
+        assert_eq!(m.restore_events().0.len(), 1);
+    }
+}

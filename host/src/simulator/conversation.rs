@@ -1,0 +1,610 @@
+//! The simulated model: one session's state and the server events each client event produces.
+//!
+//! Pure and deterministic (no I/O, no clock): `handle` maps a client frame to server events.
+//! Event names follow the session's flavour (preview on `/openai/realtime`, GA elsewhere).
+
+use crate::upstream::Flavour;
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+
+/// One simulated Realtime session.
+pub struct Conversation {
+    flavour: Flavour,
+    id: String,
+    session: Value,
+    items: Vec<Value>,
+    audio_bytes: usize,
+    next_id: u64,
+}
+
+fn text_of(item: &Value) -> Option<String> {
+    let content = item.get("content")?.as_array()?;
+    let text: Vec<&str> = content
+        .iter()
+        .filter_map(|part| {
+            part.get("text")
+                .or_else(|| part.get("transcript"))
+                .and_then(Value::as_str)
+        })
+        .collect();
+    if text.is_empty() {
+        None
+    } else {
+        Some(text.join(" "))
+    }
+}
+
+impl Conversation {
+    pub fn new(flavour: Flavour, id: String) -> Conversation {
+        let session = json!({
+            "id": id,
+            "object": "realtime.session",
+            "model": "voxgate-simulator",
+            "modalities": ["text", "audio"],
+            "instructions": "",
+            "voice": "alloy",
+            "tools": [],
+            "tool_choice": "auto",
+        });
+        Conversation {
+            flavour,
+            id,
+            session,
+            items: Vec::new(),
+            audio_bytes: 0,
+            next_id: 0,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn items(&self) -> &[Value] {
+        &self.items
+    }
+
+    fn next(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!(
+            "{prefix}_{}_{}",
+            self.id.trim_start_matches("sess_"),
+            self.next_id
+        )
+    }
+
+    fn event(&mut self, kind: &str, mut body: Map<String, Value>) -> Value {
+        body.insert("type".into(), json!(kind));
+        body.insert("event_id".into(), json!(self.next("event")));
+        Value::Object(body)
+    }
+
+    fn ga(&self) -> bool {
+        self.flavour == Flavour::Ga
+    }
+
+    pub fn session_created(&mut self) -> Value {
+        let session = self.session.clone();
+        self.event("session.created", obj(json!({ "session": session })))
+    }
+
+    /// An `error` event, shaped as the real service sends it.
+    pub fn error(&mut self, code: &str, message: String, event_id: Option<&str>) -> Value {
+        self.event(
+            "error",
+            obj(json!({ "error": {
+                "type": "invalid_request_error",
+                "code": code,
+                "message": message,
+                "param": null,
+                "event_id": event_id,
+            }})),
+        )
+    }
+
+    /// The server events answering one client text frame.
+    pub fn handle(&mut self, frame: &str) -> Vec<Value> {
+        let event: Value = match serde_json::from_str(frame) {
+            Ok(v) => v,
+            Err(e) => {
+                return vec![self.error(
+                    "invalid_json",
+                    format!("The event is not valid JSON: {e}"),
+                    None,
+                )];
+            }
+        };
+        let client_event_id = event
+            .get("event_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let eid = client_event_id.as_deref();
+        let Some(kind) = event.get("type").and_then(Value::as_str) else {
+            return vec![self.error(
+                "invalid_event",
+                "The event has no 'type' string.".into(),
+                eid,
+            )];
+        };
+        match kind {
+            "session.update" => match event.get("session") {
+                Some(Value::Object(update)) => {
+                    if let Value::Object(session) = &mut self.session {
+                        for (k, v) in update {
+                            session.insert(k.clone(), v.clone());
+                        }
+                    }
+                    let session = self.session.clone();
+                    vec![self.event("session.updated", obj(json!({ "session": session })))]
+                }
+                _ => vec![self.error(
+                    "invalid_value",
+                    "session.update needs a 'session' object.".into(),
+                    eid,
+                )],
+            },
+            "conversation.item.create" => match event.get("item") {
+                Some(Value::Object(item)) if item.get("type").and_then(Value::as_str).is_some() => {
+                    let mut item = Value::Object(item.clone());
+                    self.add_item(&mut item)
+                }
+                _ => vec![self.error(
+                    "invalid_value",
+                    "conversation.item.create needs an 'item' with a 'type'.".into(),
+                    eid,
+                )],
+            },
+            "conversation.item.delete" => {
+                let id = event
+                    .get("item_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                match self.items.iter().position(|i| i["id"] == id) {
+                    Some(n) => {
+                        self.items.remove(n);
+                        vec![self.event("conversation.item.deleted", obj(json!({ "item_id": id })))]
+                    }
+                    None => {
+                        vec![self.error("item_not_found", format!("No item with id '{id}'."), eid)]
+                    }
+                }
+            }
+            "conversation.item.retrieve" => {
+                let id = event
+                    .get("item_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                match self.items.iter().find(|i| i["id"] == id).cloned() {
+                    Some(item) => vec![
+                        self.event("conversation.item.retrieved", obj(json!({ "item": item }))),
+                    ],
+                    None => {
+                        vec![self.error("item_not_found", format!("No item with id '{id}'."), eid)]
+                    }
+                }
+            }
+            "conversation.item.truncate" => {
+                let id = event.get("item_id").cloned().unwrap_or(Value::Null);
+                let audio_end_ms = event.get("audio_end_ms").cloned().unwrap_or(json!(0));
+                vec![self.event(
+                    "conversation.item.truncated",
+                    obj(json!({ "item_id": id, "content_index": 0, "audio_end_ms": audio_end_ms })),
+                )]
+            }
+            "input_audio_buffer.append" => match event.get("audio").and_then(Value::as_str) {
+                Some(audio) => match base64::engine::general_purpose::STANDARD.decode(audio) {
+                    Ok(bytes) => {
+                        self.audio_bytes += bytes.len();
+                        vec![]
+                    }
+                    Err(_) => vec![self.error(
+                        "invalid_value",
+                        "'audio' is not valid base64.".into(),
+                        eid,
+                    )],
+                },
+                None => vec![self.error(
+                    "invalid_value",
+                    "input_audio_buffer.append needs an 'audio' string.".into(),
+                    eid,
+                )],
+            },
+            "input_audio_buffer.commit" => self.commit_audio(eid),
+            "input_audio_buffer.clear" => {
+                self.audio_bytes = 0;
+                vec![self.event("input_audio_buffer.cleared", Map::new())]
+            }
+            "output_audio_buffer.clear" => {
+                vec![self.event("output_audio_buffer.cleared", Map::new())]
+            }
+            "response.create" => self.respond(),
+            "response.cancel" => {
+                vec![self.error(
+                    "response_cancel_not_active",
+                    "There is no active response to cancel.".into(),
+                    eid,
+                )]
+            }
+            other => vec![self.error(
+                "invalid_event",
+                format!("Unknown event type '{other}'."),
+                eid,
+            )],
+        }
+    }
+
+    fn add_item(&mut self, item: &mut Value) -> Vec<Value> {
+        if item.get("id").and_then(Value::as_str).is_none() {
+            item["id"] = json!(self.next("item"));
+        }
+        item["object"] = json!("realtime.item");
+        if item.get("status").is_none() {
+            item["status"] = json!("completed");
+        }
+        let previous = self
+            .items
+            .last()
+            .map(|i| i["id"].clone())
+            .unwrap_or(Value::Null);
+        self.items.push(item.clone());
+        let mut events = vec![self.event(
+            "conversation.item.created",
+            obj(json!({ "previous_item_id": previous, "item": item })),
+        )];
+        if self.ga() {
+            events.push(self.event(
+                "conversation.item.added",
+                obj(json!({ "previous_item_id": previous, "item": item })),
+            ));
+            events.push(self.event(
+                "conversation.item.done",
+                obj(json!({ "previous_item_id": previous, "item": item })),
+            ));
+        }
+        events
+    }
+
+    fn commit_audio(&mut self, eid: Option<&str>) -> Vec<Value> {
+        if self.audio_bytes == 0 {
+            return vec![self.error(
+                "input_audio_buffer_commit_empty",
+                "Error committing input audio buffer: the buffer is empty.".into(),
+                eid,
+            )];
+        }
+        let transcript = format!(
+            "Simulated transcript of {} bytes of audio.",
+            self.audio_bytes
+        );
+        self.audio_bytes = 0;
+        let item_id = self.next("item");
+        let previous = self
+            .items
+            .last()
+            .map(|i| i["id"].clone())
+            .unwrap_or(Value::Null);
+        let mut events = vec![self.event(
+            "input_audio_buffer.committed",
+            obj(json!({ "previous_item_id": previous, "item_id": item_id })),
+        )];
+        let mut item = json!({
+            "id": item_id, "type": "message", "role": "user",
+            "content": [{ "type": "input_audio", "transcript": transcript }],
+        });
+        events.extend(self.add_item(&mut item));
+        events.push(self.event(
+            "conversation.item.input_audio_transcription.completed",
+            obj(json!({ "item_id": item_id, "content_index": 0, "transcript": transcript })),
+        ));
+        events
+    }
+
+    /// The function tool to call: the one whose name the user's message mentions, else the first.
+    fn function_tool(&self, message: &str) -> Option<String> {
+        let names: Vec<&str> = self
+            .session
+            .get("tools")?
+            .as_array()?
+            .iter()
+            .filter(|t| t.get("type").and_then(Value::as_str) == Some("function"))
+            .filter_map(|t| t.get("name").and_then(Value::as_str))
+            .collect();
+        names
+            .iter()
+            .find(|name| message.contains(**name))
+            .or(names.first())
+            .map(|name| name.to_string())
+    }
+
+    fn audio_out(&self) -> bool {
+        let key = if self.ga() && self.session.get("output_modalities").is_some() {
+            "output_modalities"
+        } else {
+            "modalities"
+        };
+        self.session
+            .get(key)
+            .and_then(Value::as_array)
+            .is_some_and(|m| m.iter().any(|v| v == "audio"))
+    }
+
+    fn respond(&mut self) -> Vec<Value> {
+        let response_id = self.next("resp");
+        let mut events = vec![self.event(
+            "response.created",
+            obj(json!({ "response": { "id": response_id, "object": "realtime.response", "status": "in_progress", "output": [] } })),
+        )];
+        let last = self.items.last().cloned();
+        let last_user_text = self
+            .items
+            .iter()
+            .rev()
+            .find(|i| i["role"] == "user")
+            .and_then(text_of)
+            .unwrap_or_default();
+        let answering_tool = last
+            .as_ref()
+            .is_some_and(|i| i["type"] == "function_call_output");
+        let output = match self.function_tool(&last_user_text) {
+            Some(tool) if !answering_tool && last_user_text.trim_end().ends_with('?') => {
+                self.function_call(&response_id, &tool, &last_user_text, &mut events)
+            }
+            _ => {
+                let text = match last.as_ref().filter(|_| answering_tool) {
+                    Some(item) => {
+                        let output = item["output"].as_str().unwrap_or_default();
+                        let start: String = output.chars().take(160).collect();
+                        format!("According to the knowledge base: {start}")
+                    }
+                    None if last_user_text.is_empty() => {
+                        "Hello from the voxgate simulator.".to_string()
+                    }
+                    None => format!("You said: {last_user_text}"),
+                };
+                self.message(&response_id, &text, &mut events)
+            }
+        };
+        events.push(self.event(
+            "response.done",
+            obj(json!({ "response": {
+                "id": response_id, "object": "realtime.response", "status": "completed",
+                "output": [output],
+                "usage": { "total_tokens": 42, "input_tokens": 30, "output_tokens": 12 },
+            }})),
+        ));
+        events
+    }
+
+    fn function_call(
+        &mut self,
+        response_id: &str,
+        tool: &str,
+        question: &str,
+        events: &mut Vec<Value>,
+    ) -> Value {
+        let item_id = self.next("item");
+        let call_id = self.next("call");
+        let arguments = json!({ "query": question }).to_string();
+        let mut item = json!({
+            "id": item_id, "object": "realtime.item", "type": "function_call", "status": "in_progress",
+            "name": tool, "call_id": call_id, "arguments": "",
+        });
+        events.push(self.event(
+            "response.output_item.added",
+            obj(json!({ "response_id": response_id, "output_index": 0, "item": item })),
+        ));
+        let split = arguments.len() / 2;
+        let split = (0..=split)
+            .rev()
+            .find(|i| arguments.is_char_boundary(*i))
+            .unwrap_or(0);
+        for delta in [&arguments[..split], &arguments[split..]] {
+            events.push(self.event(
+                "response.function_call_arguments.delta",
+                obj(json!({ "response_id": response_id, "item_id": item_id, "output_index": 0, "call_id": call_id, "delta": delta })),
+            ));
+        }
+        events.push(self.event(
+            "response.function_call_arguments.done",
+            obj(json!({ "response_id": response_id, "item_id": item_id, "output_index": 0, "call_id": call_id, "name": tool, "arguments": arguments })),
+        ));
+        item["status"] = json!("completed");
+        item["arguments"] = json!(arguments);
+        self.items.push(item.clone());
+        events.push(self.event(
+            "response.output_item.done",
+            obj(json!({ "response_id": response_id, "output_index": 0, "item": item })),
+        ));
+        item
+    }
+
+    fn message(&mut self, response_id: &str, text: &str, events: &mut Vec<Value>) -> Value {
+        let ga = self.ga();
+        let audio = self.audio_out();
+        let item_id = self.next("item");
+        let (part_type, text_key) = match (audio, ga) {
+            (true, true) => ("output_audio", "transcript"),
+            (true, false) => ("audio", "transcript"),
+            (false, true) => ("output_text", "text"),
+            (false, false) => ("text", "text"),
+        };
+        let mut item = json!({
+            "id": item_id, "object": "realtime.item", "type": "message", "status": "in_progress",
+            "role": "assistant", "content": [],
+        });
+        let previous = self
+            .items
+            .last()
+            .map(|i| i["id"].clone())
+            .unwrap_or(Value::Null);
+        events.push(self.event(
+            "response.output_item.added",
+            obj(json!({ "response_id": response_id, "output_index": 0, "item": item })),
+        ));
+        events.push(self.event(
+            "conversation.item.created",
+            obj(json!({ "previous_item_id": previous, "item": item })),
+        ));
+        let ids = json!({ "response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0 });
+        events.push(self.event(
+            "response.content_part.added",
+            merge(&ids, json!({ "part": { "type": part_type, text_key: "" } })),
+        ));
+        let words: Vec<&str> = text.split_inclusive(' ').collect();
+        let (delta_name, done_name) = match (audio, ga) {
+            (true, true) => (
+                "response.output_audio_transcript.delta",
+                "response.output_audio_transcript.done",
+            ),
+            (true, false) => (
+                "response.audio_transcript.delta",
+                "response.audio_transcript.done",
+            ),
+            (false, true) => ("response.output_text.delta", "response.output_text.done"),
+            (false, false) => ("response.text.delta", "response.text.done"),
+        };
+        for chunk in words.chunks(words.len().div_ceil(3).max(1)) {
+            events.push(self.event(delta_name, merge(&ids, json!({ "delta": chunk.concat() }))));
+        }
+        if audio {
+            let (audio_delta, audio_done) = if ga {
+                ("response.output_audio.delta", "response.output_audio.done")
+            } else {
+                ("response.audio.delta", "response.audio.done")
+            };
+            for n in 0..2u32 {
+                events
+                    .push(self.event(audio_delta, merge(&ids, json!({ "delta": pcm16_tone(n) }))));
+            }
+            events.push(self.event(audio_done, ids.as_object().cloned().unwrap_or_default()));
+            events.push(self.event(done_name, merge(&ids, json!({ "transcript": text }))));
+        } else {
+            events.push(self.event(done_name, merge(&ids, json!({ "text": text }))));
+        }
+        let part = json!({ "type": part_type, text_key: text });
+        events.push(self.event(
+            "response.content_part.done",
+            merge(&ids, json!({ "part": part })),
+        ));
+        item["status"] = json!("completed");
+        item["content"] = json!([part]);
+        self.items.push(item.clone());
+        events.push(self.event(
+            "response.output_item.done",
+            obj(json!({ "response_id": response_id, "output_index": 0, "item": item })),
+        ));
+        item
+    }
+}
+
+/// 20 ms of a 440 Hz tone, 24 kHz PCM16 little-endian, base64.
+fn pcm16_tone(phase: u32) -> String {
+    let samples: Vec<u8> = (0..480u32)
+        .flat_map(|i| {
+            let t = f64::from(i + phase * 480) / 24_000.0;
+            let v = ((t * 440.0 * std::f64::consts::TAU).sin() * 8000.0) as i16;
+            v.to_le_bytes()
+        })
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(samples)
+}
+
+fn obj(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn merge(base: &Value, extra: Value) -> Map<String, Value> {
+    let mut map = obj(base.clone());
+    map.extend(obj(extra));
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types(events: &[Value]) -> Vec<&str> {
+        events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn text_turn_in_both_flavours() {
+        for (flavour, delta) in [
+            (Flavour::Preview, "response.text.delta"),
+            (Flavour::Ga, "response.output_text.delta"),
+        ] {
+            let mut c = Conversation::new(flavour, "sess_1".into());
+            c.handle(r#"{"type":"session.update","session":{"modalities":["text"],"output_modalities":["text"]}}"#);
+            c.handle(r#"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"hello there"}]}}"#);
+            let events = c.handle(r#"{"type":"response.create"}"#);
+            let t = types(&events);
+            assert_eq!(t[0], "response.created");
+            assert!(t.contains(&delta), "{t:?}");
+            assert_eq!(*t.last().unwrap(), "response.done");
+            let text: String = events
+                .iter()
+                .filter(|e| e["type"] == delta)
+                .map(|e| e["delta"].as_str().unwrap())
+                .collect();
+            assert_eq!(text, "You said: hello there");
+        }
+    }
+
+    #[test]
+    fn question_with_a_tool_becomes_a_function_call_then_quotes_the_output() {
+        let mut c = Conversation::new(Flavour::Preview, "sess_1".into());
+        c.handle(r#"{"type":"session.update","session":{"modalities":["text"],"tools":[{"type":"function","name":"search_knowledge_base"}]}}"#);
+        c.handle(r#"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"What is a breaker?"}]}}"#);
+        let events = c.handle(r#"{"type":"response.create"}"#);
+        let done = events
+            .iter()
+            .find(|e| e["type"] == "response.function_call_arguments.done")
+            .unwrap();
+        assert_eq!(done["name"], "search_knowledge_base");
+        let args: Value = serde_json::from_str(done["arguments"].as_str().unwrap()).unwrap();
+        assert_eq!(args["query"], "What is a breaker?");
+        let call_id = done["call_id"].as_str().unwrap();
+        c.handle(&json!({"type":"conversation.item.create","item":{"type":"function_call_output","call_id":call_id,"output":"A breaker stops calls."}}).to_string());
+        let answer = c.handle(r#"{"type":"response.create"}"#);
+        let done = answer
+            .iter()
+            .find(|e| e["type"] == "response.text.done")
+            .unwrap();
+        assert_eq!(
+            done["text"],
+            "According to the knowledge base: A breaker stops calls."
+        );
+    }
+
+    #[test]
+    fn malformed_events_get_errors() {
+        let mut c = Conversation::new(Flavour::Ga, "sess_1".into());
+        for bad in [
+            "not json",
+            "{}",
+            r#"{"type":"nope"}"#,
+            r#"{"type":"session.update"}"#,
+            r#"{"type":"input_audio_buffer.append","audio":"***"}"#,
+        ] {
+            let events = c.handle(bad);
+            assert_eq!(types(&events), ["error"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn audio_commit_makes_a_deterministic_transcript() {
+        let mut c = Conversation::new(Flavour::Preview, "sess_1".into());
+        c.handle(r#"{"type":"input_audio_buffer.append","audio":"AAAAAA=="}"#);
+        let events = c.handle(r#"{"type":"input_audio_buffer.commit"}"#);
+        assert_eq!(types(&events)[0], "input_audio_buffer.committed");
+        assert_eq!(
+            c.items()[0]["content"][0]["transcript"],
+            "Simulated transcript of 4 bytes of audio."
+        );
+    }
+}
