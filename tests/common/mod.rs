@@ -18,6 +18,52 @@ use voxgate::config::{Config, Secret, UpstreamConfig};
 use voxgate::simulator::Simulator;
 use voxgate::upstream::Endpoint;
 
+static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+struct LogWriter(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Capture every log line of this test binary (voxgate's at every level, others from INFO).
+pub fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::Level::INFO)
+            .with_target("voxgate", tracing::Level::TRACE);
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let _ = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || LogWriter(sink.clone())),
+            )
+            .with(filter)
+            .try_init();
+        buffer
+    });
+}
+
+/// Everything logged so far by this test binary (all tests share it).
+pub fn logs() -> String {
+    LOGS.get()
+        .map(|b| String::from_utf8_lossy(&b.lock().unwrap_or_else(|p| p.into_inner())).into_owned())
+        .unwrap_or_default()
+}
+
 /// How long any single expected frame may take before a test fails (generous: CI is slow).
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -93,6 +139,7 @@ pub struct TestGateway {
 
 impl TestGateway {
     pub async fn start(config: Config) -> TestGateway {
+        capture_logs();
         let gateway = Gateway::start(config).await.expect("gateway starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -33,6 +33,9 @@ struct Inner {
     opened_at: Instant,
     probes_in_flight: u32,
     probe_successes: u32,
+    /// Bumped on every transition: a probe admitted in an earlier half-open period (finishing
+    /// late) must not count in the current one.
+    generation: u64,
 }
 
 /// The call was refused because the breaker is open (or half-open with all probes taken).
@@ -53,17 +56,23 @@ pub struct CircuitBreaker {
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
     probe: bool,
+    generation: u64,
     done: bool,
 }
 
 impl Permit<'_> {
+    /// Whether this call is a half-open probe.
+    pub fn is_probe(&self) -> bool {
+        self.probe
+    }
+
     pub fn success(mut self) {
         self.done = true;
-        self.breaker.on_success(self.probe);
+        self.breaker.on_success(self.probe, self.generation);
     }
     pub fn failure(mut self) {
         self.done = true;
-        self.breaker.on_failure(self.probe);
+        self.breaker.on_failure(self.probe, self.generation);
     }
 }
 
@@ -71,6 +80,9 @@ impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if !self.done && self.probe {
             let mut inner = self.breaker.lock();
+            if inner.generation != self.generation {
+                return;
+            }
             inner.probes_in_flight = inner.probes_in_flight.saturating_sub(1);
         }
     }
@@ -91,6 +103,7 @@ impl CircuitBreaker {
                 opened_at: Instant::now(),
                 probes_in_flight: 0,
                 probe_successes: 0,
+                generation: 0,
             }),
             metrics,
         };
@@ -128,6 +141,7 @@ impl CircuitBreaker {
             return;
         }
         inner.state = to;
+        inner.generation += 1;
         inner.probes_in_flight = 0;
         inner.probe_successes = 0;
         match to {
@@ -169,6 +183,7 @@ impl CircuitBreaker {
             BreakerState::Closed => Ok(Permit {
                 breaker: self,
                 probe: false,
+                generation: inner.generation,
                 done: false,
             }),
             BreakerState::Open => Err(Rejected(self.name)),
@@ -180,16 +195,17 @@ impl CircuitBreaker {
                 Ok(Permit {
                     breaker: self,
                     probe: true,
+                    generation: inner.generation,
                     done: false,
                 })
             }
         }
     }
 
-    fn on_success(&self, probe: bool) {
+    fn on_success(&self, probe: bool, generation: u64) {
         let mut inner = self.lock();
         inner.consecutive_failures = 0;
-        if probe && inner.state == BreakerState::HalfOpen {
+        if probe && inner.state == BreakerState::HalfOpen && inner.generation == generation {
             inner.probes_in_flight = inner.probes_in_flight.saturating_sub(1);
             inner.probe_successes += 1;
             if inner.probe_successes >= self.config.success_threshold {
@@ -198,11 +214,13 @@ impl CircuitBreaker {
         }
     }
 
-    fn on_failure(&self, probe: bool) {
+    fn on_failure(&self, probe: bool, generation: u64) {
         let mut inner = self.lock();
         inner.consecutive_failures = inner.consecutive_failures.saturating_add(1);
         match inner.state {
-            BreakerState::HalfOpen if probe => self.transition(&mut inner, BreakerState::Open),
+            BreakerState::HalfOpen if probe && inner.generation == generation => {
+                self.transition(&mut inner, BreakerState::Open)
+            }
             BreakerState::Closed if inner.consecutive_failures >= self.config.failure_threshold => {
                 self.transition(&mut inner, BreakerState::Open)
             }

@@ -8,6 +8,9 @@ pub mod backoff;
 pub mod breaker;
 pub mod retry;
 
+#[cfg(test)]
+mod properties;
+
 pub use backoff::{BackoffPolicy, Decision, Exponential, RetryContext};
 pub use breaker::{BreakerState, CircuitBreaker};
 pub use retry::{RetryError, RetrySettings};

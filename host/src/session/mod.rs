@@ -54,6 +54,8 @@ enum Pending {
     },
     Binary(Vec<u8>),
     Gateway(Value),
+    /// Already recorded in memory; its send failed as the upstream dropped: resend as is.
+    Frame(UpMessage),
 }
 
 /// The answer to one `search_knowledge_base` call.
@@ -326,13 +328,20 @@ impl Session {
             }
             Pending::Binary(bytes) => UpMessage::binary(bytes),
             Pending::Gateway(value) => UpMessage::text(value.to_string()),
+            Pending::Frame(frame) => frame,
         };
-        self.send_upstream(frame).await
+        // Frames share their bytes: keeping a copy to resend costs no copy of the payload.
+        let resend = frame.clone();
+        let flow = self.send_upstream(frame).await;
+        if let Flow::Reconnect(_) = flow {
+            self.buffer.push_front(Pending::Frame(resend));
+        }
+        flow
     }
 
     async fn hold(&mut self, pending: Pending) -> Flow {
         let limit = self.gateway.config.reconnect_buffer_events;
-        if self.buffer.len() < limit || matches!(pending, Pending::Gateway(_)) {
+        if self.buffer.len() < limit || matches!(pending, Pending::Gateway(_) | Pending::Frame(_)) {
             self.buffer.push_back(pending);
             return Flow::Continue;
         }
@@ -363,11 +372,7 @@ impl Session {
     }
 
     async fn send_upstream_value(&mut self, event: Value) -> Flow {
-        if self.upstream.is_none() {
-            self.buffer.push_back(Pending::Gateway(event));
-            return Flow::Continue;
-        }
-        self.send_upstream(UpMessage::text(event.to_string())).await
+        self.forward_client(Pending::Gateway(event)).await
     }
 
     // ---- from the upstream ---------------------------------------------------------------
