@@ -1,1 +1,127 @@
-fn main() {}
+//! Builds every plugin crate under `plugins/` (and `plugins/testing/`) to a WebAssembly
+//! component at `target/plugins/<crate-name>.wasm`, so `cargo run` / `cargo test` need no
+//! manual step. Installs the `wasm32-wasip2` target with rustup when it is missing.
+//! The default plugins are embedded in the binary (`VOXGATE_DEFAULT_*_WASM`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let host = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = host.parent().expect("host/ lives in the workspace").to_path_buf();
+    println!("cargo:rerun-if-changed={}", root.join("plugins").display());
+    println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+
+    let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    };
+    let crates = plugin_crates(&root.join("plugins"));
+    if crates.is_empty() {
+        panic!("no plugin crates found under {}", root.join("plugins").display());
+    }
+    ensure_target();
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build_dir = target_dir.join("wasm-build");
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(&root)
+        .args(["build", "--release", "--target", TARGET, "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &build_dir)
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s");
+    // Flags and wrappers meant for the host build (clippy, coverage, sanitizers) must not
+    // leak into the guest build.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+    ] {
+        command.env_remove(var);
+    }
+    for name in &crates {
+        command.args(["-p", name]);
+    }
+    let status = command.status().expect("cannot run cargo to build the plugins");
+    if !status.success() {
+        panic!("building the plugins for {TARGET} failed (see the output above)");
+    }
+
+    let out = target_dir.join("plugins");
+    std::fs::create_dir_all(&out).expect("create target/plugins");
+    for name in &crates {
+        let built = build_dir.join(TARGET).join("release").join(format!("{}.wasm", name.replace('-', "_")));
+        let dest = out.join(format!("{name}.wasm"));
+        copy_if_changed(&built, &dest);
+    }
+    println!("cargo:rustc-env=VOXGATE_DEFAULT_BACKOFF_WASM={}", out.join("backoff-exponential.wasm").display());
+    println!("cargo:rustc-env=VOXGATE_DEFAULT_RAG_WASM={}", out.join("rag-bm25.wasm").display());
+    println!("cargo:rustc-env=VOXGATE_PLUGIN_BUILD_DIR={}", out.display());
+}
+
+/// Package names of the crates directly under `plugins/` and `plugins/testing/`.
+fn plugin_crates(plugins: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for dir in [plugins.to_path_buf(), plugins.join("testing")] {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut found: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| std::fs::read_to_string(entry.path().join("Cargo.toml")).ok())
+            .filter_map(|manifest| package_name(&manifest))
+            .collect();
+        found.sort();
+        names.extend(found);
+    }
+    names
+}
+
+fn package_name(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package && let Some(value) = line.strip_prefix("name") {
+            let value = value.trim_start().strip_prefix('=')?.trim().trim_matches('"');
+            return Some(value.to_string());
+        }
+    }
+    None
+}
+
+fn ensure_target() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
+        .unwrap_or(false);
+    if installed {
+        return;
+    }
+    println!("cargo:warning=installing the {TARGET} target with rustup (once)");
+    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
+    match status {
+        Ok(s) if s.success() => {}
+        _ => panic!("the {TARGET} target is missing and `rustup target add {TARGET}` failed"),
+    }
+}
+
+fn copy_if_changed(from: &Path, to: &Path) {
+    let new = std::fs::read(from).unwrap_or_else(|e| panic!("plugin build produced no {}: {e}", from.display()));
+    if std::fs::read(to).ok().as_deref() == Some(new.as_slice()) {
+        return;
+    }
+    let tmp = to.with_extension("wasm.tmp");
+    std::fs::write(&tmp, &new).expect("write plugin");
+    std::fs::rename(&tmp, to).expect("move plugin into place");
+}

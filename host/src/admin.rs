@@ -1,36 +1,41 @@
-//! `/admin/*`: operator routes (plugin reload/rollback, knowledge-base search). Every request
-//! needs `Authorization: Bearer $ADMIN_TOKEN`; with no `ADMIN_TOKEN` set they are refused.
+//! `/admin/*`: operator routes. Every request needs `Authorization: Bearer $ADMIN_TOKEN`;
+//! with no `ADMIN_TOKEN` set they are refused (403) with a message saying how to enable them.
+//!
+//! `GET /admin/plugins` (slots, live and previous versions), `POST /admin/plugins/{slot}/reload`,
+//! `POST /admin/plugins/{slot}/rollback`, `GET /admin/kb/{kb_id}/search?q=…&k=…`.
 
 use crate::gateway::Gateway;
-use axum::Router;
-use axum::extract::{Request, State};
+use crate::rag::{self, RagFailure};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-pub fn router() -> Router<Arc<Gateway>> {
+pub fn router(gateway: Arc<Gateway>) -> Router<Arc<Gateway>> {
     Router::new()
+        .route("/admin/plugins", get(list_plugins))
+        .route("/admin/plugins/{slot}/reload", post(reload))
+        .route("/admin/plugins/{slot}/rollback", post(rollback))
+        .route("/admin/kb/{kb_id}/search", get(search))
+        .layer(middleware::from_fn_with_state(gateway, require_admin))
 }
 
-/// Wrap admin routes so each needs the admin token.
-pub fn guarded(routes: Router<Arc<Gateway>>, gateway: Arc<Gateway>) -> Router<Arc<Gateway>> {
-    routes.layer(middleware::from_fn_with_state(gateway, require_admin))
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-async fn require_admin(
-    State(gateway): State<Arc<Gateway>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn require_admin(State(gateway): State<Arc<Gateway>>, request: Request, next: Next) -> Response {
     let Some(expected) = &gateway.config.admin_token else {
-        return (
+        return error(
             StatusCode::FORBIDDEN,
-            axum::Json(json!({ "error": "admin routes are disabled: set ADMIN_TOKEN to enable them, then send 'Authorization: Bearer <token>'" })),
-        )
-            .into_response();
+            "admin routes are disabled: set ADMIN_TOKEN to enable them, then send 'Authorization: Bearer <token>'",
+        );
     };
     let given = request
         .headers()
@@ -41,11 +46,57 @@ async fn require_admin(
     if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
         next.run(request).await
     } else {
-        (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            axum::Json(json!({ "error": "missing or wrong admin token (Authorization: Bearer <ADMIN_TOKEN>)" })),
-        )
-            .into_response()
+        let mut response = error(StatusCode::UNAUTHORIZED, "missing or wrong admin token (Authorization: Bearer <ADMIN_TOKEN>)");
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        response
+    }
+}
+
+async fn list_plugins(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {
+    Json(gateway.plugins.admin_json())
+}
+
+async fn act(gateway: Arc<Gateway>, slot: String, rollback: bool) -> Response {
+    // Compiling a component is CPU work: never on the async workers.
+    let outcome = tokio::task::spawn_blocking(move || gateway.plugins.act(&slot, rollback)).await;
+    match outcome {
+        Ok(Ok(body)) => Json(body).into_response(),
+        Ok(Err((status, message))) => {
+            error(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), message)
+        }
+        Err(join) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("reload did not complete: {join}")),
+    }
+}
+
+async fn reload(State(gateway): State<Arc<Gateway>>, Path(slot): Path<String>) -> Response {
+    act(gateway, slot, false).await
+}
+
+async fn rollback(State(gateway): State<Arc<Gateway>>, Path(slot): Path<String>) -> Response {
+    act(gateway, slot, true).await
+}
+
+#[derive(Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    k: Option<u32>,
+}
+
+async fn search(
+    State(gateway): State<Arc<Gateway>>,
+    Path(kb_id): Path<String>,
+    Query(params): Query<SearchParams>,
+) -> Response {
+    let Some(query) = params.q.filter(|q| !q.trim().is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "give the query as ?q=…");
+    };
+    let k = params.k.unwrap_or(rag::TOP_K).clamp(1, 100);
+    if let Err(message) = crate::kb::check(&gateway.config.kb_dir, &kb_id) {
+        return error(StatusCode::NOT_FOUND, message);
+    }
+    match rag::search(&gateway, &kb_id, &query, k).await {
+        Ok(hits) => Json(json!({ "kb_id": kb_id, "query": query, "hits": hits })).into_response(),
+        Err(RagFailure::Rejected(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(RagFailure::Unavailable(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }
 }

@@ -2,8 +2,11 @@
 //! the upstream target, plugin slots and knowledge bases. Nothing per-session lives here.
 
 use crate::config::{Config, UpstreamConfig};
+use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
-use crate::resilience::{BackoffPolicy, CircuitBreaker, Exponential};
+use crate::plugins::Plugins;
+use crate::plugins::backoff::PluginPolicy;
+use crate::resilience::{BackoffPolicy, CircuitBreaker};
 use crate::simulator::Simulator;
 use crate::upstream::{Endpoint, Flavour};
 use std::net::SocketAddr;
@@ -21,6 +24,9 @@ pub struct Gateway {
     pub metrics: Arc<Metrics>,
     pub azure: CircuitBreaker,
     pub rag: CircuitBreaker,
+    pub knowledge: Arc<KnowledgeBases>,
+    pub plugins: Plugins,
+    backoff: Arc<dyn BackoffPolicy>,
     target: Target,
     started: std::time::Instant,
 }
@@ -45,7 +51,16 @@ impl Gateway {
                 Target::Simulator(addr, simulator)
             }
         };
+        let knowledge = Arc::new(KnowledgeBases::new(config.kb_dir.clone()));
+        let plugins = {
+            let (config, metrics, knowledge) = (config.clone(), metrics.clone(), knowledge.clone());
+            tokio::task::spawn_blocking(move || Plugins::start(&config, metrics, knowledge)).await??
+        };
+        let backoff: Arc<dyn BackoffPolicy> = Arc::new(PluginPolicy { slot: plugins.backoff.clone() });
         Ok(Arc::new(Gateway {
+            knowledge,
+            plugins,
+            backoff,
             azure: CircuitBreaker::new(
                 "azure",
                 config.azure_breaker.clone(),
@@ -85,7 +100,12 @@ impl Gateway {
 
     /// The policy deciding retry delays.
     pub fn backoff_policy(&self) -> Arc<dyn BackoffPolicy> {
-        Arc::new(Exponential)
+        self.backoff.clone()
+    }
+
+    /// `/health.plugins`.
+    pub fn plugins_json(&self) -> serde_json::Value {
+        self.plugins.health_json()
     }
 
     pub fn uptime_seconds(&self) -> f64 {

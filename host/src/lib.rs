@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod kb;
 pub mod limits;
 pub mod metrics;
+pub mod plugins;
 pub mod rag;
 pub mod resilience;
 pub mod server;

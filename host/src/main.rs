@@ -1,6 +1,7 @@
 //! The `voxgate` command: serve (default) | simulate | plugin check | kb | loadtest.
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use voxgate::config::ServeArgs;
 
@@ -31,11 +32,64 @@ enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
+    /// Work with plugin components.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Inspect and search knowledge bases with the same plugin and index the gateway uses.
+    #[command(subcommand)]
+    Kb(KbCommand),
 }
 
-fn init_logging() {
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Check a component before shipping it: its world, its imports, conformance probes.
+    /// Exits non-zero when anything is wrong.
+    Check {
+        /// The component file (.wasm).
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct KbArgs {
+    /// Directory of knowledge bases.
+    #[arg(long, env = "KB_DIR", value_name = "KB_DIR", default_value = "examples/kb")]
+    kb_dir: PathBuf,
+    /// Directory holding rag.wasm (the built-in default is used when it is missing).
+    #[arg(long, env = "PLUGIN_DIR", value_name = "PLUGIN_DIR", default_value = "target/plugins/slots")]
+    plugin_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum KbCommand {
+    /// List the knowledge bases with their document and chunk counts.
+    List {
+        #[command(flatten)]
+        dirs: KbArgs,
+    },
+    /// Search a knowledge base: the ranked hits with scores and chunk ids.
+    Search {
+        /// The knowledge base.
+        kb_id: String,
+        /// The query.
+        query: String,
+        /// How many hits.
+        #[arg(long, default_value_t = 5)]
+        top_k: u32,
+        /// Print the hits as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        dirs: KbArgs,
+    },
+}
+
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -51,7 +105,11 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let cli = Cli::parse();
-    init_logging();
+    // Services log their life; one-shot tools print their answer and only warnings.
+    init_logging(match cli.command {
+        None | Some(Command::Serve(_)) | Some(Command::Simulate { .. }) => "info",
+        _ => "warn",
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -64,6 +122,8 @@ fn main() -> ExitCode {
             None => serve(cli.serve).await,
             Some(Command::Serve(args)) => serve(args).await,
             Some(Command::Simulate { host, port }) => simulate(&host, port).await,
+            Some(Command::Plugin(PluginCommand::Check { file, json })) => plugin_check(&file, json),
+            Some(Command::Kb(command)) => kb(command),
         }
     });
     match result {
@@ -101,6 +161,71 @@ async fn simulate(host: &str, port: u16) -> anyhow::Result<()> {
     );
     shutdown_signal().await;
     Ok(())
+}
+
+fn plugin_check(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let report = voxgate::plugins::check::check(file);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("file:    {}", report.file);
+        println!("sha256:  {}", report.sha256);
+        println!("world:   {}", report.world.as_deref().unwrap_or("(none)"));
+        println!("imports:");
+        for import in &report.imports {
+            println!("  {import}");
+        }
+        println!("probes:");
+        for probe in &report.probes {
+            println!("  {probe}");
+        }
+        for problem in &report.problems {
+            println!("problem: {problem}");
+        }
+        println!("{}", if report.passed() { "OK: ready to ship" } else { "FAILED" });
+    }
+    if report.passed() { Ok(()) } else { anyhow::bail!("{} does not pass the check", file.display()) }
+}
+
+/// A RAG slot loaded like the gateway's, outside a running gateway.
+fn rag_slot(dirs: &KbArgs) -> anyhow::Result<(std::sync::Arc<voxgate::kb::KnowledgeBases>, voxgate::plugins::Plugins)> {
+    let config = voxgate::Config { kb_dir: dirs.kb_dir.clone(), plugin_dir: dirs.plugin_dir.clone(), ..Default::default() };
+    let knowledge = std::sync::Arc::new(voxgate::kb::KnowledgeBases::new(config.kb_dir.clone()));
+    let metrics = std::sync::Arc::new(voxgate::metrics::Metrics::new());
+    let plugins = voxgate::plugins::Plugins::start(&config, metrics, knowledge.clone())?;
+    Ok((knowledge, plugins))
+}
+
+fn kb(command: KbCommand) -> anyhow::Result<()> {
+    match command {
+        KbCommand::List { dirs } => {
+            let knowledge = voxgate::kb::KnowledgeBases::new(dirs.kb_dir.clone());
+            println!("{:<32} {:>9} {:>7}", "KB", "DOCUMENTS", "CHUNKS");
+            for (id, loaded) in knowledge.list() {
+                match loaded {
+                    Ok(kb) => println!("{id:<32} {:>9} {:>7}", kb.documents, kb.chunks.len()),
+                    Err(error) => println!("{id:<32} error: {error}"),
+                }
+            }
+            Ok(())
+        }
+        KbCommand::Search { kb_id, query, top_k, json, dirs } => {
+            voxgate::kb::check(&dirs.kb_dir, &kb_id).map_err(|e| anyhow::anyhow!("{e} (KB_DIR is {})", dirs.kb_dir.display()))?;
+            let (_knowledge, plugins) = rag_slot(&dirs)?;
+            let hits = voxgate::plugins::rag::search(&plugins.rag, &kb_id, &query, top_k.clamp(1, 100))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&hits)?);
+            } else if hits.is_empty() {
+                println!("no hits");
+            } else {
+                for (rank, hit) in hits.iter().enumerate() {
+                    let preview: String = hit.content.chars().take(100).collect::<String>().replace('\n', " ");
+                    println!("{:>2}. {:>7.3}  {}  ({})\n             {preview}", rank + 1, hit.score, hit.chunk_id, hit.title);
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -25,7 +25,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/openai/v1/realtime", any(drop_in_socket))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .merge(crate::admin::router())
+        .merge(crate::admin::router(gateway.clone()))
         .with_state(gateway)
 }
 
@@ -190,7 +190,7 @@ pub fn health_json(gateway: &Gateway) -> Value {
         "metrics": gateway.metrics.health_json(),
         "uptime_seconds": (gateway.uptime_seconds() * 10.0).round() / 10.0,
         "active_sessions": gateway.metrics.active_sessions(),
-        "plugins": {},
+        "plugins": gateway.plugins_json(),
     })
 }
 

@@ -1,0 +1,133 @@
+//! The `backoff-policy` world on the host side: bindings, the slot kind, and the
+//! `BackoffPolicy` the retry executor uses. A plugin fault (trap, deadline, memory, nonsense)
+//! falls back to the built-in exponential policy for that decision, and is counted.
+
+use super::engine::{HostState, LogLevel};
+use super::slot::{CallFault, Kind, Slot};
+use crate::resilience::{BackoffPolicy, Decision, ErrorClass, Exponential, RetryContext};
+use crate::resilience::backoff::DecisionFuture;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::Store;
+use wasmtime::component::{HasSelf, InstancePre, Linker};
+
+mod bindings {
+    wasmtime::component::bindgen!({ world: "backoff-policy", path: "../wit" });
+}
+
+use bindings::exports::voxgate::plugins::backoff as wit;
+use bindings::voxgate::plugins::log;
+
+impl log::Host for HostState {
+    fn write(&mut self, level: log::Level, message: String) {
+        let level = match level {
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Warn => LogLevel::Warn,
+            log::Level::Error => LogLevel::Error,
+        };
+        self.log(level, &message);
+    }
+}
+
+/// The backoff slot's kind.
+pub struct Backoff;
+
+impl Kind for Backoff {
+    const SLOT: &'static str = "backoff";
+    const WORLD: &'static str = "backoff-policy";
+    type Pre = bindings::BackoffPolicyPre<HostState>;
+    type Bindings = bindings::BackoffPolicy;
+
+    fn link(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+        bindings::BackoffPolicy::add_to_linker::<_, HasSelf<_>>(linker, |state| state).map_err(Into::into)
+    }
+
+    fn pre(pre: InstancePre<HostState>) -> anyhow::Result<Self::Pre> {
+        bindings::BackoffPolicyPre::new(pre).map_err(Into::into)
+    }
+
+    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self::Bindings> {
+        pre.instantiate(store)
+    }
+
+    fn smoke(bindings: &Self::Bindings, store: &mut Store<HostState>) -> Result<(), String> {
+        let ctx = to_wit(&probe_context(1, ErrorClass::Refused));
+        bindings.voxgate_plugins_backoff().call_next_delay(store, &ctx).map(|_| ()).map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// A context for probes (smoke calls, `plugin check`): the seed's defaults.
+pub fn probe_context(attempt: u32, error: ErrorClass) -> RetryContext {
+    RetryContext {
+        operation: "upstream-connect",
+        attempt,
+        max_attempts: 3,
+        base_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(10),
+        previous_delay: Duration::ZERO,
+        elapsed: Duration::ZERO,
+        error,
+        random: 0x5eed,
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn to_wit(ctx: &RetryContext) -> wit::RetryContext {
+    wit::RetryContext {
+        operation: ctx.operation.to_string(),
+        attempt: ctx.attempt,
+        max_attempts: ctx.max_attempts,
+        base_delay_ms: millis(ctx.base_delay),
+        max_delay_ms: millis(ctx.max_delay),
+        previous_delay_ms: millis(ctx.previous_delay),
+        elapsed_ms: millis(ctx.elapsed),
+        error: match ctx.error {
+            ErrorClass::Timeout => wit::ErrorClass::Timeout,
+            ErrorClass::Refused => wit::ErrorClass::Refused,
+            ErrorClass::HttpStatus(status) => wit::ErrorClass::HttpStatus(status),
+            ErrorClass::Closed => wit::ErrorClass::Closed,
+            ErrorClass::Other => wit::ErrorClass::Other,
+        },
+        random: ctx.random,
+    }
+}
+
+/// One decision from the plugin (blocking; the caller runs it on a blocking thread).
+pub fn decide(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
+    let wit_ctx = to_wit(ctx);
+    let decision = slot.call(|bindings, store| bindings.voxgate_plugins_backoff().call_next_delay(store, &wit_ctx))?;
+    Ok(match decision {
+        wit::Decision::RetryAfterMs(ms) => Decision::RetryAfter(Duration::from_millis(ms)),
+        wit::Decision::GiveUp => Decision::GiveUp,
+    })
+}
+
+/// The retry executor's policy backed by the backoff slot.
+pub struct PluginPolicy {
+    pub slot: Arc<Slot<Backoff>>,
+}
+
+impl BackoffPolicy for PluginPolicy {
+    fn next_delay<'a>(&'a self, ctx: &'a RetryContext) -> DecisionFuture<'a> {
+        let slot = self.slot.clone();
+        let owned = ctx.clone();
+        Box::pin(async move {
+            let decided = tokio::task::spawn_blocking(move || decide(&slot, &owned)).await;
+            match decided {
+                Ok(Ok(decision)) => decision,
+                Ok(Err(fault)) => {
+                    tracing::warn!("[PLUGIN backoff] {fault}; using the built-in exponential policy");
+                    Decision::RetryAfter(Exponential::delay(ctx))
+                }
+                Err(join) => {
+                    tracing::error!("[PLUGIN backoff] call did not complete: {join}; using the built-in exponential policy");
+                    Decision::RetryAfter(Exponential::delay(ctx))
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,182 @@
+//! `voxgate plugin check FILE.wasm`: which world a component implements, its imports (refusing
+//! any outside the allowed set), and conformance probes through the real slot machinery.
+
+use super::backoff::{self, Backoff, probe_context};
+use super::engine::PluginEngine;
+use super::rag::{self, Rag};
+use super::slot::{Kind, Slot};
+use crate::config::{Config, SlotLimits};
+use crate::kb::KnowledgeBases;
+use crate::metrics::Metrics;
+use crate::resilience::{Decision, ErrorClass};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What `plugin check` found.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Report {
+    pub file: String,
+    pub sha256: String,
+    pub world: Option<String>,
+    pub imports: Vec<String>,
+    pub probes: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty() && self.world.is_some()
+    }
+}
+
+/// Interfaces a plugin may import (WASI ones a Rust `std` guest links even when unused; the
+/// host grants them nothing: no preopens, no environment, no arguments, frozen clocks).
+fn allowed(import: &str, world: &str) -> bool {
+    let name = import.split('@').next().unwrap_or(import);
+    match name {
+        "voxgate:plugins/log" => true,
+        "voxgate:plugins/knowledge" => world == Rag::WORLD,
+        _ => ["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix)),
+    }
+}
+
+pub fn check(file: &Path) -> Report {
+    let mut report = Report { file: file.display().to_string(), ..Report::default() };
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            report.problems.push(format!("cannot read {}: {e}", file.display()));
+            return report;
+        }
+    };
+    report.sha256 = super::slot::sha256_hex(&bytes);
+    let engine = match PluginEngine::shared() {
+        Ok(engine) => engine,
+        Err(e) => {
+            report.problems.push(format!("{e:#}"));
+            return report;
+        }
+    };
+    let component = match engine.compile(&bytes, &report.sha256, None) {
+        Ok(component) => component,
+        Err(e) => {
+            report.problems.push(format!("not a valid WebAssembly component: {}", super::slot::root_cause(&e)));
+            return report;
+        }
+    };
+    let ty = component.component_type();
+    report.imports = ty.imports(&engine.engine).map(|(name, _)| name.to_string()).collect();
+    let exports: Vec<String> = ty.exports(&engine.engine).map(|(name, _)| name.to_string()).collect();
+    let world = if exports.iter().any(|e| e.starts_with("voxgate:plugins/backoff")) {
+        Backoff::WORLD
+    } else if exports.iter().any(|e| e.starts_with("voxgate:plugins/search")) {
+        Rag::WORLD
+    } else {
+        report.problems.push(format!(
+            "exports neither voxgate:plugins/backoff (world backoff-policy) nor voxgate:plugins/search (world rag-search); it exports: {}",
+            if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+        ));
+        return report;
+    };
+    report.world = Some(world.to_string());
+    for import in &report.imports {
+        if !allowed(import, world) {
+            report.problems.push(format!("import {import} is not allowed for the {world} world"));
+        }
+    }
+    if !report.problems.is_empty() {
+        return report;
+    }
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            report.problems.push(format!("cannot create a scratch directory: {e}"));
+            return report;
+        }
+    };
+    if world == Backoff::WORLD {
+        probe_backoff(&bytes, dir.path(), &mut report);
+    } else {
+        probe_rag(&bytes, dir.path(), &mut report);
+    }
+    report
+}
+
+fn probe_backoff(bytes: &[u8], dir: &Path, report: &mut Report) {
+    let limits = Config::default().backoff_limits;
+    let slot = match Slot::<Backoff>::new(dir, limits, None, None, Arc::new(Metrics::new())) {
+        Ok(slot) => slot,
+        Err(e) => return report.problems.push(format!("{e:#}")),
+    };
+    match slot.prepare(bytes, "check".into()) {
+        Ok(version) => {
+            slot.install(version);
+        }
+        Err(e) => return report.problems.push(e),
+    }
+    let classes = [
+        ErrorClass::Timeout,
+        ErrorClass::Refused,
+        ErrorClass::HttpStatus(429),
+        ErrorClass::HttpStatus(503),
+        ErrorClass::Closed,
+        ErrorClass::Other,
+    ];
+    for class in classes {
+        let mut decisions = Vec::new();
+        for attempt in 1..=3 {
+            let ctx = probe_context(attempt, class);
+            match backoff::decide(&slot, &ctx) {
+                Ok(Decision::RetryAfter(delay)) if delay > ctx.max_delay => {
+                    report.problems.push(format!(
+                        "{class:?}, attempt {attempt}: delay {delay:?} exceeds max-delay {:?} (the host would clamp it)",
+                        ctx.max_delay
+                    ));
+                }
+                Ok(Decision::RetryAfter(delay)) => decisions.push(format!("{}ms", delay.as_millis())),
+                Ok(Decision::GiveUp) => decisions.push("give up".into()),
+                Err(fault) => report.problems.push(format!("{class:?}, attempt {attempt}: {fault}")),
+            }
+        }
+        report.probes.push(format!("{class:?}: {}", decisions.join(", ")));
+    }
+}
+
+fn probe_rag(bytes: &[u8], dir: &Path, report: &mut Report) {
+    let kb = dir.join("kbs/probe");
+    let written = std::fs::create_dir_all(&kb)
+        .and_then(|_| std::fs::write(kb.join("retries.md"), "# Retries\n\nThe gateway retries with exponential backoff.\n"))
+        .and_then(|_| std::fs::write(kb.join("breakers.md"), "# Breakers\n\nA circuit breaker opens after consecutive failures.\n"));
+    if let Err(e) = written {
+        return report.problems.push(format!("cannot write the probe knowledge base: {e}"));
+    }
+    let knowledge = Arc::new(KnowledgeBases::new(dir.join("kbs")));
+    let limits = SlotLimits { deadline: Duration::from_secs(5), ..Config::default().rag_limits };
+    let slot = match Slot::<Rag>::new(dir, limits, None, Some(knowledge), Arc::new(Metrics::new())) {
+        Ok(slot) => slot,
+        Err(e) => return report.problems.push(format!("{e:#}")),
+    };
+    match slot.prepare(bytes, "check".into()) {
+        Ok(version) => {
+            slot.install(version);
+        }
+        Err(e) => return report.problems.push(e),
+    }
+    match rag::search(&slot, "probe", "circuit breaker", 2) {
+        Ok(hits) if hits.first().is_some_and(|h| h.chunk_id == "breakers.md#0") => {
+            report.probes.push(format!("search 'circuit breaker' → {} hit(s), best breakers.md#0", hits.len()));
+        }
+        Ok(hits) => report.problems.push(format!(
+            "search 'circuit breaker' on the probe knowledge base should rank breakers.md#0 first, got {:?}",
+            hits.iter().map(|h| h.chunk_id.as_str()).collect::<Vec<_>>()
+        )),
+        Err(e) => report.problems.push(format!("search on the probe knowledge base failed: {e}")),
+    }
+    match rag::search(&slot, "no-such-kb", "anything", 3) {
+        Err(rag::SearchError::UnknownKb(_)) => report.probes.push("unknown kb → unknown-kb error".into()),
+        other => report.problems.push(format!("a search of an unknown kb should fail with unknown-kb, got {other:?}")),
+    }
+}

@@ -1,0 +1,62 @@
+//! Watches `PLUGIN_DIR` and reloads a slot when its file changes. Debounced, so a file written
+//! in several steps is loaded once. Handles atomic rename, in-place writes, delete-then-create,
+//! and the `..data` symlink swap of a Kubernetes ConfigMap volume (any change not naming a slot
+//! file reloads both slots; a reload of an unchanged file is a no-op).
+
+use super::backoff::Backoff;
+use super::rag::Rag;
+use super::slot::Slot;
+use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+pub struct Watcher {
+    _debouncer: Debouncer<notify_debouncer_full::notify::RecommendedWatcher, RecommendedCache>,
+}
+
+impl Watcher {
+    pub fn start(dir: &Path, backoff: Arc<Slot<Backoff>>, rag: Arc<Slot<Rag>>) -> Option<Watcher> {
+        let handler = move |result: DebounceEventResult| {
+            let Ok(events) = result else { return };
+            let (mut backoff_changed, mut rag_changed) = (false, false);
+            for event in &events {
+                for path in &event.paths {
+                    match path.file_name().and_then(|n| n.to_str()) {
+                        Some("backoff.wasm") => backoff_changed = true,
+                        Some("rag.wasm") => rag_changed = true,
+                        Some(name) if name.starts_with(".cache") || name.contains(".tmp") => {}
+                        _ => {
+                            backoff_changed = true;
+                            rag_changed = true;
+                        }
+                    }
+                }
+            }
+            // A deleted file is not an error while its replacement is on the way; a reload
+            // that finds nothing leaves the live version serving and says so.
+            if backoff_changed && backoff.path().exists() {
+                let _ = backoff.reload();
+            }
+            if rag_changed && rag.path().exists() {
+                let _ = rag.reload();
+            }
+        };
+        let mut debouncer = match new_debouncer(DEBOUNCE, None, handler) {
+            Ok(debouncer) => debouncer,
+            Err(error) => {
+                tracing::warn!("cannot watch PLUGIN_DIR {}: {error}; use POST /admin/plugins/<slot>/reload", dir.display());
+                return None;
+            }
+        };
+        if let Err(error) = debouncer.watch(dir, RecursiveMode::NonRecursive) {
+            tracing::warn!("cannot watch PLUGIN_DIR {}: {error}; use POST /admin/plugins/<slot>/reload", dir.display());
+            return None;
+        }
+        tracing::info!("watching {} for plugin changes", dir.display());
+        Some(Watcher { _debouncer: debouncer })
+    }
+}
