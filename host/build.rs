@@ -9,8 +9,12 @@ use std::process::Command;
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
-    let host = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = host.parent().expect("host/ lives in the workspace").to_path_buf();
+    let host =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = host
+        .parent()
+        .expect("host/ lives in the workspace")
+        .to_path_buf();
     println!("cargo:rerun-if-changed={}", root.join("plugins").display());
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
@@ -22,7 +26,10 @@ fn main() {
     };
     let crates = plugin_crates(&root.join("plugins"));
     if crates.is_empty() {
-        panic!("no plugin crates found under {}", root.join("plugins").display());
+        panic!(
+            "no plugin crates found under {}",
+            root.join("plugins").display()
+        );
     }
     ensure_target();
 
@@ -52,7 +59,9 @@ fn main() {
     for name in &crates {
         command.args(["-p", name]);
     }
-    let status = command.status().expect("cannot run cargo to build the plugins");
+    let status = command
+        .status()
+        .expect("cannot run cargo to build the plugins");
     if !status.success() {
         panic!("building the plugins for {TARGET} failed (see the output above)");
     }
@@ -60,12 +69,21 @@ fn main() {
     let out = target_dir.join("plugins");
     std::fs::create_dir_all(&out).expect("create target/plugins");
     for name in &crates {
-        let built = build_dir.join(TARGET).join("release").join(format!("{}.wasm", name.replace('-', "_")));
+        let built = build_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{}.wasm", name.replace('-', "_")));
         let dest = out.join(format!("{name}.wasm"));
         copy_if_changed(&built, &dest);
     }
-    println!("cargo:rustc-env=VOXGATE_DEFAULT_BACKOFF_WASM={}", out.join("backoff-exponential.wasm").display());
-    println!("cargo:rustc-env=VOXGATE_DEFAULT_RAG_WASM={}", out.join("rag-bm25.wasm").display());
+    println!(
+        "cargo:rustc-env=VOXGATE_DEFAULT_BACKOFF_WASM={}",
+        out.join("backoff-exponential.wasm").display()
+    );
+    println!(
+        "cargo:rustc-env=VOXGATE_DEFAULT_RAG_WASM={}",
+        out.join("rag-bm25.wasm").display()
+    );
     println!("cargo:rustc-env=VOXGATE_PLUGIN_BUILD_DIR={}", out.display());
 }
 
@@ -73,7 +91,9 @@ fn main() {
 fn plugin_crates(plugins: &Path) -> Vec<String> {
     let mut names = Vec::new();
     for dir in [plugins.to_path_buf(), plugins.join("testing")] {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut found: Vec<String> = entries
             .filter_map(Result::ok)
             .filter_map(|entry| std::fs::read_to_string(entry.path().join("Cargo.toml")).ok())
@@ -92,7 +112,11 @@ fn package_name(manifest: &str) -> Option<String> {
         if line.starts_with('[') {
             in_package = line == "[package]";
         } else if in_package && let Some(value) = line.strip_prefix("name") {
-            let value = value.trim_start().strip_prefix('=')?.trim().trim_matches('"');
+            let value = value
+                .trim_start()
+                .strip_prefix('=')?
+                .trim()
+                .trim_matches('"');
             return Some(value.to_string());
         }
     }
@@ -103,13 +127,19 @@ fn ensure_target() {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == TARGET)
+        })
         .unwrap_or(false);
     if installed {
         return;
     }
     println!("cargo:warning=installing the {TARGET} target with rustup (once)");
-    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status();
     match status {
         Ok(s) if s.success() => {}
         _ => panic!("the {TARGET} target is missing and `rustup target add {TARGET}` failed"),
@@ -117,7 +147,8 @@ fn ensure_target() {
 }
 
 fn copy_if_changed(from: &Path, to: &Path) {
-    let new = std::fs::read(from).unwrap_or_else(|e| panic!("plugin build produced no {}: {e}", from.display()));
+    let new = std::fs::read(from)
+        .unwrap_or_else(|e| panic!("plugin build produced no {}: {e}", from.display()));
     if std::fs::read(to).ok().as_deref() == Some(new.as_slice()) {
         return;
     }

@@ -30,7 +30,11 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-async fn require_admin(State(gateway): State<Arc<Gateway>>, request: Request, next: Next) -> Response {
+async fn require_admin(
+    State(gateway): State<Arc<Gateway>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(expected) = &gateway.config.admin_token else {
         return error(
             StatusCode::FORBIDDEN,
@@ -46,8 +50,14 @@ async fn require_admin(State(gateway): State<Arc<Gateway>>, request: Request, ne
     if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
         next.run(request).await
     } else {
-        let mut response = error(StatusCode::UNAUTHORIZED, "missing or wrong admin token (Authorization: Bearer <ADMIN_TOKEN>)");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        let mut response = error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong admin token (Authorization: Bearer <ADMIN_TOKEN>)",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
         response
     }
 }
@@ -61,10 +71,14 @@ async fn act(gateway: Arc<Gateway>, slot: String, rollback: bool) -> Response {
     let outcome = tokio::task::spawn_blocking(move || gateway.plugins.act(&slot, rollback)).await;
     match outcome {
         Ok(Ok(body)) => Json(body).into_response(),
-        Ok(Err((status, message))) => {
-            error(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), message)
-        }
-        Err(join) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("reload did not complete: {join}")),
+        Ok(Err((status, message))) => error(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            message,
+        ),
+        Err(join) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload did not complete: {join}"),
+        ),
     }
 }
 

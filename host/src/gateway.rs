@@ -54,9 +54,12 @@ impl Gateway {
         let knowledge = Arc::new(KnowledgeBases::new(config.kb_dir.clone()));
         let plugins = {
             let (config, metrics, knowledge) = (config.clone(), metrics.clone(), knowledge.clone());
-            tokio::task::spawn_blocking(move || Plugins::start(&config, metrics, knowledge)).await??
+            tokio::task::spawn_blocking(move || Plugins::start(&config, metrics, knowledge))
+                .await??
         };
-        let backoff: Arc<dyn BackoffPolicy> = Arc::new(PluginPolicy { slot: plugins.backoff.clone() });
+        let backoff: Arc<dyn BackoffPolicy> = Arc::new(PluginPolicy {
+            slot: plugins.backoff.clone(),
+        });
         Ok(Arc::new(Gateway {
             knowledge,
             plugins,

@@ -56,10 +56,20 @@ enum PluginCommand {
 #[derive(clap::Args, Clone)]
 struct KbArgs {
     /// Directory of knowledge bases.
-    #[arg(long, env = "KB_DIR", value_name = "KB_DIR", default_value = "examples/kb")]
+    #[arg(
+        long,
+        env = "KB_DIR",
+        value_name = "KB_DIR",
+        default_value = "examples/kb"
+    )]
     kb_dir: PathBuf,
     /// Directory holding rag.wasm (the built-in default is used when it is missing).
-    #[arg(long, env = "PLUGIN_DIR", value_name = "PLUGIN_DIR", default_value = "target/plugins/slots")]
+    #[arg(
+        long,
+        env = "PLUGIN_DIR",
+        value_name = "PLUGIN_DIR",
+        default_value = "target/plugins/slots"
+    )]
     plugin_dir: PathBuf,
 }
 
@@ -110,6 +120,14 @@ fn main() -> ExitCode {
         None | Some(Command::Serve(_)) | Some(Command::Simulate { .. }) => "info",
         _ => "warn",
     });
+    // One-shot tools call plugins synchronously: outside any async runtime.
+    match cli.command {
+        Some(Command::Plugin(PluginCommand::Check { file, json })) => {
+            return finish(plugin_check(&file, json));
+        }
+        Some(Command::Kb(command)) => return finish(kb(command)),
+        _ => {}
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -122,10 +140,13 @@ fn main() -> ExitCode {
             None => serve(cli.serve).await,
             Some(Command::Serve(args)) => serve(args).await,
             Some(Command::Simulate { host, port }) => simulate(&host, port).await,
-            Some(Command::Plugin(PluginCommand::Check { file, json })) => plugin_check(&file, json),
-            Some(Command::Kb(command)) => kb(command),
+            Some(Command::Plugin(_) | Command::Kb(_)) => Ok(()),
         }
     });
+    finish(result)
+}
+
+fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -182,14 +203,34 @@ fn plugin_check(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
         for problem in &report.problems {
             println!("problem: {problem}");
         }
-        println!("{}", if report.passed() { "OK: ready to ship" } else { "FAILED" });
+        println!(
+            "{}",
+            if report.passed() {
+                "OK: ready to ship"
+            } else {
+                "FAILED"
+            }
+        );
     }
-    if report.passed() { Ok(()) } else { anyhow::bail!("{} does not pass the check", file.display()) }
+    if report.passed() {
+        Ok(())
+    } else {
+        anyhow::bail!("{} does not pass the check", file.display())
+    }
 }
 
 /// A RAG slot loaded like the gateway's, outside a running gateway.
-fn rag_slot(dirs: &KbArgs) -> anyhow::Result<(std::sync::Arc<voxgate::kb::KnowledgeBases>, voxgate::plugins::Plugins)> {
-    let config = voxgate::Config { kb_dir: dirs.kb_dir.clone(), plugin_dir: dirs.plugin_dir.clone(), ..Default::default() };
+fn rag_slot(
+    dirs: &KbArgs,
+) -> anyhow::Result<(
+    std::sync::Arc<voxgate::kb::KnowledgeBases>,
+    voxgate::plugins::Plugins,
+)> {
+    let config = voxgate::Config {
+        kb_dir: dirs.kb_dir.clone(),
+        plugin_dir: dirs.plugin_dir.clone(),
+        ..Default::default()
+    };
     let knowledge = std::sync::Arc::new(voxgate::kb::KnowledgeBases::new(config.kb_dir.clone()));
     let metrics = std::sync::Arc::new(voxgate::metrics::Metrics::new());
     let plugins = voxgate::plugins::Plugins::start(&config, metrics, knowledge.clone())?;
@@ -209,18 +250,37 @@ fn kb(command: KbCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        KbCommand::Search { kb_id, query, top_k, json, dirs } => {
-            voxgate::kb::check(&dirs.kb_dir, &kb_id).map_err(|e| anyhow::anyhow!("{e} (KB_DIR is {})", dirs.kb_dir.display()))?;
+        KbCommand::Search {
+            kb_id,
+            query,
+            top_k,
+            json,
+            dirs,
+        } => {
+            voxgate::kb::check(&dirs.kb_dir, &kb_id)
+                .map_err(|e| anyhow::anyhow!("{e} (KB_DIR is {})", dirs.kb_dir.display()))?;
             let (_knowledge, plugins) = rag_slot(&dirs)?;
-            let hits = voxgate::plugins::rag::search(&plugins.rag, &kb_id, &query, top_k.clamp(1, 100))?;
+            let hits =
+                voxgate::plugins::rag::search(&plugins.rag, &kb_id, &query, top_k.clamp(1, 100))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&hits)?);
             } else if hits.is_empty() {
                 println!("no hits");
             } else {
                 for (rank, hit) in hits.iter().enumerate() {
-                    let preview: String = hit.content.chars().take(100).collect::<String>().replace('\n', " ");
-                    println!("{:>2}. {:>7.3}  {}  ({})\n             {preview}", rank + 1, hit.score, hit.chunk_id, hit.title);
+                    let preview: String = hit
+                        .content
+                        .chars()
+                        .take(100)
+                        .collect::<String>()
+                        .replace('\n', " ");
+                    println!(
+                        "{:>2}. {:>7.3}  {}  ({})\n             {preview}",
+                        rank + 1,
+                        hit.score,
+                        hit.chunk_id,
+                        hit.title
+                    );
                 }
             }
             Ok(())

@@ -36,7 +36,12 @@ fn class(error: &SearchError) -> ErrorClass {
 }
 
 /// Search `kb_id` through breaker + retry + plugin.
-pub async fn search(gateway: &Gateway, kb_id: &str, query: &str, top_k: u32) -> Result<Vec<Hit>, RagFailure> {
+pub async fn search(
+    gateway: &Gateway,
+    kb_id: &str,
+    query: &str,
+    top_k: u32,
+) -> Result<Vec<Hit>, RagFailure> {
     let metrics = &gateway.metrics;
     metrics.count(Count::RagSearches);
     let started = Instant::now();
@@ -46,9 +51,12 @@ pub async fn search(gateway: &Gateway, kb_id: &str, query: &str, top_k: u32) -> 
         let slot = gateway.plugins.rag.clone();
         let (kb_id, query) = (kb_id.to_string(), query.to_string());
         async move {
-            let outcome = tokio::task::spawn_blocking(move || rag::search(&slot, &kb_id, &query, top_k))
-                .await
-                .unwrap_or_else(|join| Err(SearchError::Internal(format!("search task failed: {join}"))));
+            let outcome =
+                tokio::task::spawn_blocking(move || rag::search(&slot, &kb_id, &query, top_k))
+                    .await
+                    .unwrap_or_else(|join| {
+                        Err(SearchError::Internal(format!("search task failed: {join}")))
+                    });
             match outcome {
                 Ok(hits) => Ok(Ok(hits)),
                 // Not the dependency's fault: answered, not retried, not held against the breaker.
@@ -66,7 +74,9 @@ pub async fn search(gateway: &Gateway, kb_id: &str, query: &str, top_k: u32) -> 
             metrics.fault(Fault::RagSearchFailed);
             let message = match error {
                 RetryError::Rejected(open) => open.to_string(),
-                RetryError::Failed { attempts, last } => format!("{last} (after {attempts} attempt(s))"),
+                RetryError::Failed { attempts, last } => {
+                    format!("{last} (after {attempts} attempt(s))")
+                }
             };
             tracing::warn!("[RAG] search on '{kb_id}' failed: {message}");
             Err(RagFailure::Unavailable(message))
@@ -80,7 +90,9 @@ pub async fn answer(gateway: &Gateway, kb_id: &str, query: &str) -> String {
         Ok(hits) if hits.is_empty() => NO_RESULTS.to_string(),
         Ok(hits) => format_hits(&hits),
         Err(RagFailure::Rejected(SearchError::InvalidQuery(_))) => NO_RESULTS.to_string(),
-        Err(RagFailure::Rejected(SearchError::UnknownKb(kb))) => format!("The knowledge base '{kb}' does not exist."),
+        Err(RagFailure::Rejected(SearchError::UnknownKb(kb))) => {
+            format!("The knowledge base '{kb}' does not exist.")
+        }
         Err(_) => FALLBACK.to_string(),
     }
 }

@@ -76,7 +76,11 @@ pub fn chunk_document(relative: &str, text: &str) -> Vec<Chunk> {
     pieces
         .into_iter()
         .enumerate()
-        .map(|(n, (title, content))| Chunk { id: format!("{relative}#{n}"), title, content })
+        .map(|(n, (title, content))| Chunk {
+            id: format!("{relative}#{n}"),
+            title,
+            content,
+        })
         .collect()
 }
 
@@ -88,13 +92,19 @@ mod tests {
     fn headings_split_and_title_chunks() {
         let doc = "# Guide\n\nIntro text.\n\n## Retry\n\nRetries double.\nStill retry.\n\nMore retry.\n\n## Breakers\nThey open.";
         let chunks = chunk_document("ops/guide.md", doc);
-        let view: Vec<(&str, &str, &str)> =
-            chunks.iter().map(|c| (c.id.as_str(), c.title.as_str(), c.content.as_str())).collect();
+        let view: Vec<(&str, &str, &str)> = chunks
+            .iter()
+            .map(|c| (c.id.as_str(), c.title.as_str(), c.content.as_str()))
+            .collect();
         assert_eq!(
             view,
             [
                 ("ops/guide.md#0", "Guide", "Intro text."),
-                ("ops/guide.md#1", "Retry", "Retries double.\nStill retry.\n\nMore retry."),
+                (
+                    "ops/guide.md#1",
+                    "Retry",
+                    "Retries double.\nStill retry.\n\nMore retry."
+                ),
                 ("ops/guide.md#2", "Breakers", "They open."),
             ]
         );
@@ -106,7 +116,11 @@ mod tests {
         let doc = format!("# Big\n\n{paragraph}\n\n{paragraph}\n\n{paragraph}");
         let chunks = chunk_document("big.md", &doc);
         assert_eq!(chunks.len(), 3);
-        assert!(chunks.iter().all(|c| c.title == "Big" && c.content.len() <= TARGET_CHARS));
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c.title == "Big" && c.content.len() <= TARGET_CHARS)
+        );
     }
 
     #[test]

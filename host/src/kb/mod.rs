@@ -17,15 +17,23 @@ pub fn valid_id(kb_id: &str) -> bool {
     !kb_id.is_empty()
         && kb_id.len() <= 128
         && !kb_id.starts_with('.')
-        && kb_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && kb_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Whether `kb_id` names a knowledge base; the error is the message a client sees.
 pub fn check(kb_dir: &Path, kb_id: &str) -> Result<(), String> {
     if !valid_id(kb_id) {
-        return Err(format!("'{kb_id}' is not a valid knowledge base id (letters, digits, '-', '_', '.')"));
+        return Err(format!(
+            "'{kb_id}' is not a valid knowledge base id (letters, digits, '-', '_', '.')"
+        ));
     }
-    if kb_dir.join(kb_id).is_dir() { Ok(()) } else { Err(format!("Unknown knowledge base '{kb_id}'")) }
+    if kb_dir.join(kb_id).is_dir() {
+        Ok(())
+    } else {
+        Err(format!("Unknown knowledge base '{kb_id}'"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -60,31 +68,52 @@ impl KnowledgeBases {
     pub fn new(dir: PathBuf) -> KnowledgeBases {
         let cache: Arc<Mutex<HashMap<String, Arc<Snapshot>>>> = Arc::default();
         let watcher = Self::watch(&dir, cache.clone());
-        KnowledgeBases { dir, cache, _watcher: watcher }
+        KnowledgeBases {
+            dir,
+            cache,
+            _watcher: watcher,
+        }
     }
 
-    fn watch(dir: &Path, cache: Arc<Mutex<HashMap<String, Arc<Snapshot>>>>) -> Option<notify::RecommendedWatcher> {
+    fn watch(
+        dir: &Path,
+        cache: Arc<Mutex<HashMap<String, Arc<Snapshot>>>>,
+    ) -> Option<notify::RecommendedWatcher> {
         use notify::Watcher;
         let root = std::fs::canonicalize(dir).ok()?;
         let base = root.clone();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            let Ok(event) = event else { return };
-            let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-            for path in &event.paths {
-                let kb = path.strip_prefix(&base).ok().and_then(|p| p.components().next());
-                match kb {
-                    Some(kb) => {
-                        cache.remove(&*kb.as_os_str().to_string_lossy());
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                let Ok(event) = event else { return };
+                let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+                for path in &event.paths {
+                    let kb = path
+                        .strip_prefix(&base)
+                        .ok()
+                        .and_then(|p| p.components().next());
+                    match kb {
+                        Some(kb) => {
+                            cache.remove(&*kb.as_os_str().to_string_lossy());
+                        }
+                        None => cache.clear(),
                     }
-                    None => cache.clear(),
                 }
-            }
-        })
-        .map_err(|e| tracing::warn!("cannot watch KB_DIR {}: {e}; edits need a restart", dir.display()))
-        .ok()?;
+            })
+            .map_err(|e| {
+                tracing::warn!(
+                    "cannot watch KB_DIR {}: {e}; edits need a restart",
+                    dir.display()
+                )
+            })
+            .ok()?;
         watcher
             .watch(&root, notify::RecursiveMode::Recursive)
-            .map_err(|e| tracing::warn!("cannot watch KB_DIR {}: {e}; edits need a restart", dir.display()))
+            .map_err(|e| {
+                tracing::warn!(
+                    "cannot watch KB_DIR {}: {e}; edits need a restart",
+                    dir.display()
+                )
+            })
             .ok()?;
         Some(watcher)
     }
@@ -96,11 +125,19 @@ impl KnowledgeBases {
     /// The current contents of `kb_id`, from the cache or freshly read.
     pub fn load(&self, kb_id: &str) -> Result<Arc<Snapshot>, KbError> {
         check(&self.dir, kb_id).map_err(|_| KbError::Unknown(kb_id.to_string()))?;
-        if let Some(snapshot) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(kb_id) {
+        if let Some(snapshot) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(kb_id)
+        {
             return Ok(snapshot.clone());
         }
         let snapshot = Arc::new(read_kb(&self.dir.join(kb_id))?);
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(kb_id.to_string(), snapshot.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(kb_id.to_string(), snapshot.clone());
         Ok(snapshot)
     }
 
@@ -128,16 +165,19 @@ impl KnowledgeBases {
             })
             .unwrap_or_default();
         ids.sort();
-        ids.into_iter().map(|id| {
-            let loaded = self.load(&id);
-            (id, loaded)
-        }).collect()
+        ids.into_iter()
+            .map(|id| {
+                let loaded = self.load(&id);
+                (id, loaded)
+            })
+            .collect()
     }
 }
 
 fn read_kb(root: &Path) -> Result<Snapshot, KbError> {
     let mut files = Vec::new();
-    collect(root, root, &mut files).map_err(|e| KbError::Unavailable(format!("{}: {e}", root.display())))?;
+    collect(root, root, &mut files)
+        .map_err(|e| KbError::Unavailable(format!("{}: {e}", root.display())))?;
     files.sort();
     let mut chunks = Vec::new();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -157,7 +197,11 @@ fn read_kb(root: &Path) -> Result<Snapshot, KbError> {
             chunks.push(chunk);
         }
     }
-    Ok(Snapshot { version: hasher.finish(), documents: files.len(), chunks })
+    Ok(Snapshot {
+        version: hasher.finish(),
+        documents: files.len(),
+        chunks,
+    })
 }
 
 /// Relative ('/'-separated) paths of the `.md`/`.txt` documents under `dir`.
@@ -174,11 +218,17 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::Result<
             collect(root, &path, files)?;
         } else if (name.ends_with(".md") || name.ends_with(".txt")) && kind.is_file() {
             if entry.metadata()?.len() > MAX_DOCUMENT_BYTES {
-                tracing::warn!("skipping {}: larger than {MAX_DOCUMENT_BYTES} bytes", path.display());
+                tracing::warn!(
+                    "skipping {}: larger than {MAX_DOCUMENT_BYTES} bytes",
+                    path.display()
+                );
                 continue;
             }
             if let Ok(relative) = path.strip_prefix(root) {
-                let parts: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                let parts: Vec<String> = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
                 files.push(parts.join("/"));
             }
         }

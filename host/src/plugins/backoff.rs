@@ -4,8 +4,8 @@
 
 use super::engine::{HostState, LogLevel};
 use super::slot::{CallFault, Kind, Slot};
-use crate::resilience::{BackoffPolicy, Decision, ErrorClass, Exponential, RetryContext};
 use crate::resilience::backoff::DecisionFuture;
+use crate::resilience::{BackoffPolicy, Decision, ErrorClass, Exponential, RetryContext};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::Store;
@@ -40,20 +40,28 @@ impl Kind for Backoff {
     type Bindings = bindings::BackoffPolicy;
 
     fn link(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
-        bindings::BackoffPolicy::add_to_linker::<_, HasSelf<_>>(linker, |state| state).map_err(Into::into)
+        bindings::BackoffPolicy::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+            .map_err(Into::into)
     }
 
     fn pre(pre: InstancePre<HostState>) -> anyhow::Result<Self::Pre> {
         bindings::BackoffPolicyPre::new(pre).map_err(Into::into)
     }
 
-    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self::Bindings> {
+    fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Self::Bindings> {
         pre.instantiate(store)
     }
 
     fn smoke(bindings: &Self::Bindings, store: &mut Store<HostState>) -> Result<(), String> {
         let ctx = to_wit(&probe_context(1, ErrorClass::Refused));
-        bindings.voxgate_plugins_backoff().call_next_delay(store, &ctx).map(|_| ()).map_err(|e| format!("{e:#}"))
+        bindings
+            .voxgate_plugins_backoff()
+            .call_next_delay(store, &ctx)
+            .map(|_| ())
+            .map_err(|e| format!("{e:#}"))
     }
 }
 
@@ -99,7 +107,11 @@ fn to_wit(ctx: &RetryContext) -> wit::RetryContext {
 /// One decision from the plugin (blocking; the caller runs it on a blocking thread).
 pub fn decide(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
     let wit_ctx = to_wit(ctx);
-    let decision = slot.call(|bindings, store| bindings.voxgate_plugins_backoff().call_next_delay(store, &wit_ctx))?;
+    let decision = slot.call(|bindings, store| {
+        bindings
+            .voxgate_plugins_backoff()
+            .call_next_delay(store, &wit_ctx)
+    })?;
     Ok(match decision {
         wit::Decision::RetryAfterMs(ms) => Decision::RetryAfter(Duration::from_millis(ms)),
         wit::Decision::GiveUp => Decision::GiveUp,
@@ -120,11 +132,15 @@ impl BackoffPolicy for PluginPolicy {
             match decided {
                 Ok(Ok(decision)) => decision,
                 Ok(Err(fault)) => {
-                    tracing::warn!("[PLUGIN backoff] {fault}; using the built-in exponential policy");
+                    tracing::warn!(
+                        "[PLUGIN backoff] {fault}; using the built-in exponential policy"
+                    );
                     Decision::RetryAfter(Exponential::delay(ctx))
                 }
                 Err(join) => {
-                    tracing::error!("[PLUGIN backoff] call did not complete: {join}; using the built-in exponential policy");
+                    tracing::error!(
+                        "[PLUGIN backoff] call did not complete: {join}; using the built-in exponential policy"
+                    );
                     Decision::RetryAfter(Exponential::delay(ctx))
                 }
             }

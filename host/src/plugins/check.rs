@@ -37,18 +37,29 @@ fn allowed(import: &str, world: &str) -> bool {
     match name {
         "voxgate:plugins/log" => true,
         "voxgate:plugins/knowledge" => world == Rag::WORLD,
-        _ => ["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/"]
-            .iter()
-            .any(|prefix| name.starts_with(prefix)),
+        _ => [
+            "wasi:cli/",
+            "wasi:io/",
+            "wasi:clocks/",
+            "wasi:random/",
+            "wasi:filesystem/",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix)),
     }
 }
 
 pub fn check(file: &Path) -> Report {
-    let mut report = Report { file: file.display().to_string(), ..Report::default() };
+    let mut report = Report {
+        file: file.display().to_string(),
+        ..Report::default()
+    };
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
         Err(e) => {
-            report.problems.push(format!("cannot read {}: {e}", file.display()));
+            report
+                .problems
+                .push(format!("cannot read {}: {e}", file.display()));
             return report;
         }
     };
@@ -63,16 +74,31 @@ pub fn check(file: &Path) -> Report {
     let component = match engine.compile(&bytes, &report.sha256, None) {
         Ok(component) => component,
         Err(e) => {
-            report.problems.push(format!("not a valid WebAssembly component: {}", super::slot::root_cause(&e)));
+            report.problems.push(format!(
+                "not a valid WebAssembly component: {}",
+                super::slot::root_cause(&e)
+            ));
             return report;
         }
     };
     let ty = component.component_type();
-    report.imports = ty.imports(&engine.engine).map(|(name, _)| name.to_string()).collect();
-    let exports: Vec<String> = ty.exports(&engine.engine).map(|(name, _)| name.to_string()).collect();
-    let world = if exports.iter().any(|e| e.starts_with("voxgate:plugins/backoff")) {
+    report.imports = ty
+        .imports(&engine.engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let exports: Vec<String> = ty
+        .exports(&engine.engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let world = if exports
+        .iter()
+        .any(|e| e.starts_with("voxgate:plugins/backoff"))
+    {
         Backoff::WORLD
-    } else if exports.iter().any(|e| e.starts_with("voxgate:plugins/search")) {
+    } else if exports
+        .iter()
+        .any(|e| e.starts_with("voxgate:plugins/search"))
+    {
         Rag::WORLD
     } else {
         report.problems.push(format!(
@@ -84,7 +110,9 @@ pub fn check(file: &Path) -> Report {
     report.world = Some(world.to_string());
     for import in &report.imports {
         if !allowed(import, world) {
-            report.problems.push(format!("import {import} is not allowed for the {world} world"));
+            report.problems.push(format!(
+                "import {import} is not allowed for the {world} world"
+            ));
         }
     }
     if !report.problems.is_empty() {
@@ -93,7 +121,9 @@ pub fn check(file: &Path) -> Report {
     let dir = match tempfile::tempdir() {
         Ok(dir) => dir,
         Err(e) => {
-            report.problems.push(format!("cannot create a scratch directory: {e}"));
+            report
+                .problems
+                .push(format!("cannot create a scratch directory: {e}"));
             return report;
         }
     };
@@ -136,26 +166,48 @@ fn probe_backoff(bytes: &[u8], dir: &Path, report: &mut Report) {
                         ctx.max_delay
                     ));
                 }
-                Ok(Decision::RetryAfter(delay)) => decisions.push(format!("{}ms", delay.as_millis())),
+                Ok(Decision::RetryAfter(delay)) => {
+                    decisions.push(format!("{}ms", delay.as_millis()))
+                }
                 Ok(Decision::GiveUp) => decisions.push("give up".into()),
-                Err(fault) => report.problems.push(format!("{class:?}, attempt {attempt}: {fault}")),
+                Err(fault) => report
+                    .problems
+                    .push(format!("{class:?}, attempt {attempt}: {fault}")),
             }
         }
-        report.probes.push(format!("{class:?}: {}", decisions.join(", ")));
+        report
+            .probes
+            .push(format!("{class:?}: {}", decisions.join(", ")));
     }
 }
 
 fn probe_rag(bytes: &[u8], dir: &Path, report: &mut Report) {
     let kb = dir.join("kbs/probe");
     let written = std::fs::create_dir_all(&kb)
-        .and_then(|_| std::fs::write(kb.join("retries.md"), "# Retries\n\nThe gateway retries with exponential backoff.\n"))
-        .and_then(|_| std::fs::write(kb.join("breakers.md"), "# Breakers\n\nA circuit breaker opens after consecutive failures.\n"));
+        .and_then(|_| {
+            std::fs::write(
+                kb.join("retries.md"),
+                "# Retries\n\nThe gateway retries with exponential backoff.\n",
+            )
+        })
+        .and_then(|_| {
+            std::fs::write(
+                kb.join("breakers.md"),
+                "# Breakers\n\nA circuit breaker opens after consecutive failures.\n",
+            )
+        });
     if let Err(e) = written {
-        return report.problems.push(format!("cannot write the probe knowledge base: {e}"));
+        return report
+            .problems
+            .push(format!("cannot write the probe knowledge base: {e}"));
     }
     let knowledge = Arc::new(KnowledgeBases::new(dir.join("kbs")));
-    let limits = SlotLimits { deadline: Duration::from_secs(5), ..Config::default().rag_limits };
-    let slot = match Slot::<Rag>::new(dir, limits, None, Some(knowledge), Arc::new(Metrics::new())) {
+    let limits = SlotLimits {
+        deadline: Duration::from_secs(5),
+        ..Config::default().rag_limits
+    };
+    let slot = match Slot::<Rag>::new(dir, limits, None, Some(knowledge), Arc::new(Metrics::new()))
+    {
         Ok(slot) => slot,
         Err(e) => return report.problems.push(format!("{e:#}")),
     };
@@ -176,7 +228,11 @@ fn probe_rag(bytes: &[u8], dir: &Path, report: &mut Report) {
         Err(e) => report.problems.push(format!("search on the probe knowledge base failed: {e}")),
     }
     match rag::search(&slot, "no-such-kb", "anything", 3) {
-        Err(rag::SearchError::UnknownKb(_)) => report.probes.push("unknown kb → unknown-kb error".into()),
-        other => report.problems.push(format!("a search of an unknown kb should fail with unknown-kb, got {other:?}")),
+        Err(rag::SearchError::UnknownKb(_)) => {
+            report.probes.push("unknown kb → unknown-kb error".into())
+        }
+        other => report.problems.push(format!(
+            "a search of an unknown kb should fail with unknown-kb, got {other:?}"
+        )),
     }
 }

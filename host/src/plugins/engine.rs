@@ -23,7 +23,12 @@ pub struct MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.bytes {
             self.hit = true;
             return Ok(false);
@@ -31,7 +36,12 @@ impl ResourceLimiter for MemoryCap {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -48,7 +58,10 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -74,13 +87,23 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonic {
 }
 
 impl HostState {
-    pub fn new(slot: &'static str, memory_bytes: usize, knowledge: Option<Arc<KnowledgeBases>>) -> HostState {
-        let wasi = WasiCtx::builder().wall_clock(FrozenWall).monotonic_clock(FrozenMonotonic).build();
+    pub fn new(
+        slot: &'static str,
+        memory_bytes: usize,
+        knowledge: Option<Arc<KnowledgeBases>>,
+    ) -> HostState {
+        let wasi = WasiCtx::builder()
+            .wall_clock(FrozenWall)
+            .monotonic_clock(FrozenMonotonic)
+            .build();
         HostState {
             slot,
             wasi,
             table: ResourceTable::new(),
-            cap: MemoryCap { bytes: memory_bytes, hit: false },
+            cap: MemoryCap {
+                bytes: memory_bytes,
+                hit: false,
+            },
             knowledge,
         }
     }
@@ -139,7 +162,9 @@ impl PluginEngine {
             .cranelift_opt_level(wasmtime::OptLevel::Speed)
             .max_wasm_stack(1 << 20)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
-        let engine = Engine::new(&config).map_err(anyhow::Error::from).context("wasmtime engine")?;
+        let engine = Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .context("wasmtime engine")?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let compatibility = format!("{:016x}", hasher.finish());
@@ -154,7 +179,10 @@ impl PluginEngine {
                 }
             })
             .context("epoch ticker thread")?;
-        Ok(PluginEngine { engine, compatibility })
+        Ok(PluginEngine {
+            engine,
+            compatibility,
+        })
     }
 
     /// Epoch ticks for a deadline (at least 1).
@@ -164,7 +192,12 @@ impl PluginEngine {
 
     /// Compile `bytes` (whose hash is `sha256`), reusing a precompiled artifact from
     /// `cache_dir` when one matches this engine.
-    pub fn compile(&self, bytes: &[u8], sha256: &str, cache_dir: Option<&Path>) -> anyhow::Result<Component> {
+    pub fn compile(
+        &self,
+        bytes: &[u8],
+        sha256: &str,
+        cache_dir: Option<&Path>,
+    ) -> anyhow::Result<Component> {
         let Some(dir) = cache_dir else {
             return Component::new(&self.engine, bytes).map_err(anyhow::Error::from);
         };
@@ -175,10 +208,16 @@ impl PluginEngine {
             // still checks the header and refuses an incompatible or foreign file.
             match unsafe { Component::deserialize_file(&self.engine, &artifact) } {
                 Ok(component) => return Ok(component),
-                Err(error) => tracing::warn!("ignoring unusable plugin cache entry {}: {error}", artifact.display()),
+                Err(error) => tracing::warn!(
+                    "ignoring unusable plugin cache entry {}: {error}",
+                    artifact.display()
+                ),
             }
         }
-        let precompiled = self.engine.precompile_component(bytes).map_err(anyhow::Error::from)?;
+        let precompiled = self
+            .engine
+            .precompile_component(bytes)
+            .map_err(anyhow::Error::from)?;
         if let Err(error) = std::fs::create_dir_all(dir).and_then(|_| {
             let tmp = artifact.with_extension(format!("tmp{}", std::process::id()));
             std::fs::write(&tmp, &precompiled)?;

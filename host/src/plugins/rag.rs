@@ -35,17 +35,29 @@ fn kb_error(error: KbError) -> knowledge::KbError {
 
 impl knowledge::Host for HostState {
     fn version(&mut self, kb_id: String) -> Result<u64, knowledge::KbError> {
-        let kbs = self.knowledge.as_ref().ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
-        kbs.load(&kb_id).map(|snapshot| snapshot.version).map_err(kb_error)
+        let kbs = self
+            .knowledge
+            .as_ref()
+            .ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
+        kbs.load(&kb_id)
+            .map(|snapshot| snapshot.version)
+            .map_err(kb_error)
     }
 
     fn chunks(&mut self, kb_id: String) -> Result<Vec<knowledge::Chunk>, knowledge::KbError> {
-        let kbs = self.knowledge.as_ref().ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
+        let kbs = self
+            .knowledge
+            .as_ref()
+            .ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
         let snapshot = kbs.load(&kb_id).map_err(kb_error)?;
         Ok(snapshot
             .chunks
             .iter()
-            .map(|c| knowledge::Chunk { id: c.id.clone(), title: c.title.clone(), content: c.content.clone() })
+            .map(|c| knowledge::Chunk {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                content: c.content.clone(),
+            })
             .collect())
     }
 }
@@ -60,14 +72,18 @@ impl Kind for Rag {
     type Bindings = bindings::RagSearch;
 
     fn link(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
-        bindings::RagSearch::add_to_linker::<_, HasSelf<_>>(linker, |state| state).map_err(Into::into)
+        bindings::RagSearch::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+            .map_err(Into::into)
     }
 
     fn pre(pre: InstancePre<HostState>) -> anyhow::Result<Self::Pre> {
         bindings::RagSearchPre::new(pre).map_err(Into::into)
     }
 
-    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self::Bindings> {
+    fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Self::Bindings> {
         pre.instantiate(store)
     }
 
@@ -106,24 +122,45 @@ pub enum SearchError {
 }
 
 /// Search through the RAG slot (blocking; run on a blocking thread).
-pub fn search(slot: &Slot<Rag>, kb_id: &str, query: &str, top_k: u32) -> Result<Vec<Hit>, SearchError> {
+pub fn search(
+    slot: &Slot<Rag>,
+    kb_id: &str,
+    query: &str,
+    top_k: u32,
+) -> Result<Vec<Hit>, SearchError> {
     let answer = slot
-        .call(|bindings, store| bindings.voxgate_plugins_search().call_search(store, kb_id, query, top_k))
+        .call(|bindings, store| {
+            bindings
+                .voxgate_plugins_search()
+                .call_search(store, kb_id, query, top_k)
+        })
         .map_err(SearchError::Fault)?;
     match answer {
         Ok(hits) => {
             if hits.len() > top_k as usize || hits.iter().any(|h| !h.score.is_finite()) {
-                let fault = CallFault::Invalid(format!("{} hits for top-k {top_k}, or a non-finite score", hits.len()));
+                let fault = CallFault::Invalid(format!(
+                    "{} hits for top-k {top_k}, or a non-finite score",
+                    hits.len()
+                ));
                 slot.count_fault(&fault);
                 return Err(SearchError::Fault(fault));
             }
             Ok(hits
                 .into_iter()
-                .map(|h| Hit { chunk_id: h.chunk_id, title: h.title, content: h.content, score: h.score })
+                .map(|h| Hit {
+                    chunk_id: h.chunk_id,
+                    title: h.title,
+                    content: h.content,
+                    score: h.score,
+                })
                 .collect())
         }
-        Err(wit::SearchError::Kb(knowledge::KbError::UnknownKb(kb))) => Err(SearchError::UnknownKb(kb)),
-        Err(wit::SearchError::Kb(knowledge::KbError::Unavailable(why))) => Err(SearchError::Unavailable(why)),
+        Err(wit::SearchError::Kb(knowledge::KbError::UnknownKb(kb))) => {
+            Err(SearchError::UnknownKb(kb))
+        }
+        Err(wit::SearchError::Kb(knowledge::KbError::Unavailable(why))) => {
+            Err(SearchError::Unavailable(why))
+        }
         Err(wit::SearchError::InvalidQuery(why)) => Err(SearchError::InvalidQuery(why)),
         Err(wit::SearchError::Internal(why)) => Err(SearchError::Internal(why)),
     }

@@ -31,7 +31,10 @@ pub trait Kind: Send + Sync + 'static {
     type Bindings: Send + 'static;
     fn link(linker: &mut Linker<HostState>) -> anyhow::Result<()>;
     fn pre(pre: InstancePre<HostState>) -> anyhow::Result<Self::Pre>;
-    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self::Bindings>;
+    fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Self::Bindings>;
     /// A quick call proving the component answers; the error says what is wrong.
     fn smoke(bindings: &Self::Bindings, store: &mut Store<HostState>) -> Result<(), String>;
 }
@@ -152,16 +155,36 @@ impl<K: Kind> Slot<K> {
             .engine
             .compile(bytes, &sha256, self.cache_dir.as_deref())
             .map_err(|e| format!("not a valid WebAssembly component: {}", root_cause(&e)))?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| format!("imports outside the {} world: {}", K::WORLD, root_cause(&e.into())))?;
-        let pre = K::pre(pre).map_err(|e| format!("does not implement the {} world: {}", K::WORLD, root_cause(&e)))?;
-        let version = Version { pre, sha256, loaded_at: now_rfc3339(), source, idle: Mutex::new(Vec::new()) };
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            format!(
+                "imports outside the {} world: {}",
+                K::WORLD,
+                root_cause(&e.into())
+            )
+        })?;
+        let pre = K::pre(pre).map_err(|e| {
+            format!(
+                "does not implement the {} world: {}",
+                K::WORLD,
+                root_cause(&e)
+            )
+        })?;
+        let version = Version {
+            pre,
+            sha256,
+            loaded_at: now_rfc3339(),
+            source,
+            idle: Mutex::new(Vec::new()),
+        };
         let mut store = self.store();
-        let bindings = K::instantiate(&version.pre, &mut store).map_err(|e| format!("instantiation failed: {}", root_cause(&e.into())))?;
+        let bindings = K::instantiate(&version.pre, &mut store)
+            .map_err(|e| format!("instantiation failed: {}", root_cause(&e.into())))?;
         K::smoke(&bindings, &mut store).map_err(|e| format!("smoke call failed: {e}"))?;
-        version.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Live { store, bindings });
+        version
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Live { store, bindings });
         Ok(version)
     }
 
@@ -171,18 +194,32 @@ impl<K: Kind> Slot<K> {
         let outcome = std::fs::read(&self.path)
             .map_err(|e| format!("cannot read {}: {e}", self.path.display()))
             .and_then(|bytes| {
-                if self.live.load().as_ref().is_some_and(|v| v.sha256 == sha256_hex(&bytes)) {
+                if self
+                    .live
+                    .load()
+                    .as_ref()
+                    .is_some_and(|v| v.sha256 == sha256_hex(&bytes))
+                {
                     return Ok(None);
                 }
-                self.prepare(&bytes, self.path.display().to_string()).map(Some)
+                self.prepare(&bytes, self.path.display().to_string())
+                    .map(Some)
             });
         match outcome {
             Ok(None) => Ok(Reloaded::Unchanged),
             Ok(Some(version)) => Ok(self.install(version)),
             Err(error) => {
                 self.metrics.fault(Fault::PluginReloadFailed);
-                tracing::error!("[PLUGIN {}] reload of {} refused, the current version keeps serving: {error}", K::SLOT, self.path.display());
-                *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
+                tracing::error!(
+                    "[PLUGIN {}] reload of {} refused, the current version keeps serving: {error}",
+                    K::SLOT,
+                    self.path.display()
+                );
+                *self
+                    .stats
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
                 Err(error)
             }
         }
@@ -197,8 +234,16 @@ impl<K: Kind> Slot<K> {
             self.metrics.count(Count::PluginReloads);
         }
         self.previous.store(old);
-        *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        tracing::info!("[PLUGIN {}] now serving sha256 {}", K::SLOT, &sha256[..12.min(sha256.len())]);
+        *self
+            .stats
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        tracing::info!(
+            "[PLUGIN {}] now serving sha256 {}",
+            K::SLOT,
+            &sha256[..12.min(sha256.len())]
+        );
         Reloaded::Swapped { sha256 }
     }
 
@@ -213,7 +258,11 @@ impl<K: Kind> Slot<K> {
         self.previous.store(old);
         self.stats.reloads.fetch_add(1, Ordering::Relaxed);
         self.metrics.count(Count::PluginReloads);
-        tracing::warn!("[PLUGIN {}] rolled back to sha256 {}", K::SLOT, &sha256[..12.min(sha256.len())]);
+        tracing::warn!(
+            "[PLUGIN {}] rolled back to sha256 {}",
+            K::SLOT,
+            &sha256[..12.min(sha256.len())]
+        );
         Ok(sha256)
     }
 
@@ -238,7 +287,8 @@ impl<K: Kind> Slot<K> {
             }
         };
         live.store.data_mut().cap.hit = false;
-        live.store.set_epoch_deadline(PluginEngine::ticks(self.limits.deadline));
+        live.store
+            .set_epoch_deadline(PluginEngine::ticks(self.limits.deadline));
         match f(&live.bindings, &mut live.store) {
             Ok(value) => {
                 let mut idle = version.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -254,10 +304,19 @@ impl<K: Kind> Slot<K> {
     fn fault(&self, error: &wasmtime::Error, store: &Store<HostState>) -> CallFault {
         let fault = if store.data().cap.hit {
             CallFault::Oom
-        } else if matches!(error.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+        } else if matches!(
+            error.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        ) {
             CallFault::Timeout
         } else {
-            CallFault::Trap(format!("{error:#}").lines().next().unwrap_or("trap").to_string())
+            CallFault::Trap(
+                format!("{error:#}")
+                    .lines()
+                    .next()
+                    .unwrap_or("trap")
+                    .to_string(),
+            )
         };
         self.count_fault(&fault);
         fault
@@ -297,7 +356,11 @@ impl<K: Kind> Slot<K> {
     /// `GET /admin/plugins` entry: health plus the rollback target.
     pub fn admin_json(&self) -> Value {
         let mut value = self.health_json();
-        value["previous"] = self.previous.load().as_ref().map_or(Value::Null, |v| Self::version_json(v));
+        value["previous"] = self
+            .previous
+            .load()
+            .as_ref()
+            .map_or(Value::Null, |v| Self::version_json(v));
         value
     }
 }

@@ -48,15 +48,23 @@ impl Watcher {
         let mut debouncer = match new_debouncer(DEBOUNCE, None, handler) {
             Ok(debouncer) => debouncer,
             Err(error) => {
-                tracing::warn!("cannot watch PLUGIN_DIR {}: {error}; use POST /admin/plugins/<slot>/reload", dir.display());
+                tracing::warn!(
+                    "cannot watch PLUGIN_DIR {}: {error}; use POST /admin/plugins/<slot>/reload",
+                    dir.display()
+                );
                 return None;
             }
         };
         if let Err(error) = debouncer.watch(dir, RecursiveMode::NonRecursive) {
-            tracing::warn!("cannot watch PLUGIN_DIR {}: {error}; use POST /admin/plugins/<slot>/reload", dir.display());
+            tracing::warn!(
+                "cannot watch PLUGIN_DIR {}: {error}; use POST /admin/plugins/<slot>/reload",
+                dir.display()
+            );
             return None;
         }
         tracing::info!("watching {} for plugin changes", dir.display());
-        Some(Watcher { _debouncer: debouncer })
+        Some(Watcher {
+            _debouncer: debouncer,
+        })
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Test routes: `GET /_sim/sessions` lists every session seen; `POST /_sim/faults` injects:
 //! `{"refuse": {"status": 429, "count": 3}}` (next handshakes answered with that status),
-//! `{"close": {"code": 1001, "reason": "session_expired"}}` (close every open session now),
+//! `{"close": {"code": 1001, "reason": "session_expired"}}` (close every open session now, or
+//! only `"session": "<id>"`),
 //! `{"drop_after_events": 3}` (each open session is cut, without a close frame, after 3 more
 //! events it sends), `{"stall": true}` (open sessions stop sending and stop answering pings),
 //! `{"latency_ms": 200}` (delay before answering every client event), `{"clear": true}`.
@@ -93,6 +94,9 @@ pub struct CloseFault {
     pub code: u16,
     #[serde(default)]
     pub reason: String,
+    /// Close only this session (an id from `/_sim/sessions`); all open sessions when absent.
+    #[serde(default)]
+    pub session: Option<String>,
 }
 
 fn going_away() -> u16 {
@@ -149,7 +153,15 @@ impl Simulator {
         }
         let mut controls = Vec::new();
         if let Some(close) = faults.close {
-            controls.push(Control::Close(close.code, close.reason));
+            let control = Control::Close(close.code, close.reason);
+            match close.session {
+                Some(id) => {
+                    if let Some(tx) = shared.controls.get(&id) {
+                        let _ = tx.send(control);
+                    }
+                }
+                None => controls.push(control),
+            }
         }
         if let Some(n) = faults.drop_after_events {
             controls.push(Control::DropAfter(n));

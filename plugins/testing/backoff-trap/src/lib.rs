@@ -1,4 +1,5 @@
-//! Test plugin: traps on every call.
+//! Test plugin (behaves on attempt 1, as the host's smoke call sees it, then misbehaves —
+//! like a plugin that passes a quick test and fails in production): traps on every call.
 #[cfg(target_arch = "wasm32")]
 mod component {
     wit_bindgen::generate!({ world: "backoff-policy", path: "../../../wit" });
@@ -6,6 +7,9 @@ mod component {
     struct Trap;
     impl Guest for Trap {
         fn next_delay(ctx: RetryContext) -> Decision {
+            if ctx.attempt < 2 {
+                return Decision::RetryAfterMs(ctx.base_delay_ms);
+            }
             panic!("test plugin traps on attempt {}", ctx.attempt)
         }
     }

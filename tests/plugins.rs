@@ -1,0 +1,388 @@
+//! The plugin platform: containment of untrusted components (traps, loops, memory, sandbox),
+//! validation of bad files, and hot swaps under open sessions — through the real slots, the
+//! real watcher and the real admin routes.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use voxgate::config::SlotLimits;
+use voxgate::metrics::Metrics;
+use voxgate::plugins::backoff::{self, Backoff, probe_context};
+use voxgate::plugins::slot::{CallFault, Slot};
+use voxgate::resilience::{Decision, ErrorClass};
+
+fn built(name: &str) -> PathBuf {
+    Path::new(voxgate::plugins::BUILD_DIR).join(format!("{name}.wasm"))
+}
+
+fn backoff_slot(plugin: &str, deadline: Duration, memory_mib: usize) -> Slot<Backoff> {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let limits = SlotLimits {
+        deadline,
+        memory_bytes: memory_mib << 20,
+    };
+    let slot = Slot::<Backoff>::new(&dir, limits, None, None, Arc::new(Metrics::new())).unwrap();
+    let bytes = std::fs::read(built(plugin)).unwrap();
+    let version = slot.prepare(&bytes, plugin.into()).unwrap();
+    slot.install(version);
+    slot
+}
+
+#[test]
+fn default_policy_gives_the_seed_delays() {
+    let slot = backoff_slot("backoff-exponential", Duration::from_millis(10), 16);
+    let delays: Vec<Decision> = (1..=5)
+        .map(|n| backoff::decide(&slot, &probe_context(n, ErrorClass::Timeout)).unwrap())
+        .collect();
+    let secs: Vec<u64> = delays
+        .iter()
+        .map(|d| match d {
+            Decision::RetryAfter(d) => d.as_secs(),
+            Decision::GiveUp => 999,
+        })
+        .collect();
+    assert_eq!(secs, [1, 2, 4, 8, 10]);
+}
+
+#[test]
+fn a_trapping_plugin_fails_one_call_and_the_next_works_on_a_fresh_instance() {
+    let slot = backoff_slot("test-backoff-trap", Duration::from_millis(50), 16);
+    for _ in 0..3 {
+        match backoff::decide(&slot, &probe_context(2, ErrorClass::Other)) {
+            Err(CallFault::Trap(message)) => assert!(!message.is_empty()),
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
+    assert_eq!(slot.health_json()["faults"], 3);
+    // Attempt 1 still answers: a trapped store was thrown away, a fresh instance serves.
+    assert!(backoff::decide(&slot, &probe_context(1, ErrorClass::Other)).is_ok());
+}
+
+#[test]
+fn a_looping_plugin_is_stopped_near_its_deadline() {
+    let slot = backoff_slot("test-backoff-loop", Duration::from_millis(50), 16);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        backoff::decide(&slot, &probe_context(2, ErrorClass::Other)),
+        Err(CallFault::Timeout)
+    );
+    // Generous bound: the point is that it ends at all, not how fast this machine is.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_allocating_plugin_hits_its_memory_cap() {
+    let slot = backoff_slot("test-backoff-oom", Duration::from_secs(5), 16);
+    assert_eq!(
+        backoff::decide(&slot, &probe_context(2, ErrorClass::Other)),
+        Err(CallFault::Oom)
+    );
+}
+
+#[test]
+fn a_plugin_sees_no_files_environment_arguments_or_real_clock() {
+    let slot = backoff_slot("test-backoff-sneaky", Duration::from_secs(1), 16);
+    let decision = backoff::decide(&slot, &probe_context(1, ErrorClass::Other)).unwrap();
+    // 1000 + bitmask of what it could reach: exactly 1000 means everything was denied.
+    assert_eq!(decision, Decision::RetryAfter(Duration::from_millis(1000)));
+}
+
+#[test]
+fn bad_files_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let slot = Slot::<Backoff>::new(
+        dir.path(),
+        voxgate::Config::default().backoff_limits,
+        None,
+        None,
+        Arc::new(Metrics::new()),
+    )
+    .unwrap();
+    let garbage = slot
+        .prepare(b"\0asm garbage that is not a component", "garbage".into())
+        .err()
+        .unwrap();
+    assert!(
+        garbage.contains("not a valid WebAssembly component"),
+        "{garbage}"
+    );
+    let wrong = std::fs::read(built("rag-bm25")).unwrap();
+    let wrong = slot.prepare(&wrong, "rag".into()).err().unwrap();
+    assert!(wrong.contains("backoff-policy"), "{wrong}");
+}
+
+#[test]
+fn plugin_check_reports_worlds_imports_and_problems() {
+    for (plugin, world) in [
+        ("backoff-exponential", "backoff-policy"),
+        ("backoff-decorrelated-jitter", "backoff-policy"),
+        ("rag-bm25", "rag-search"),
+    ] {
+        let report = voxgate::plugins::check::check(&built(plugin));
+        assert!(report.passed(), "{plugin}: {report:?}");
+        assert_eq!(report.world.as_deref(), Some(world));
+    }
+    let trap = voxgate::plugins::check::check(&built("test-backoff-trap"));
+    assert!(!trap.passed());
+    assert!(trap.problems.iter().any(|p| p.contains("trap")), "{trap:?}");
+    let rag_fail = voxgate::plugins::check::check(&built("test-rag-fail"));
+    assert!(!rag_fail.passed(), "{rag_fail:?}");
+    let garbage = voxgate::plugins::check::check(Path::new("Cargo.toml"));
+    assert!(!garbage.passed());
+}
+
+// ---- through a running gateway --------------------------------------------------------
+
+const ADMIN: &str = "test-admin-token";
+
+async fn gateway_with(sim: &Sim) -> TestGateway {
+    let mut config = test_config();
+    config.upstream = sim.upstream("/v1/realtime", None);
+    config.admin_token = Some(voxgate::config::Secret::new(ADMIN));
+    config.azure_breaker.failure_threshold = 1000;
+    config.retry.max_delay = Duration::from_secs(1);
+    TestGateway::start(config).await
+}
+
+async fn admin(gw: &TestGateway, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let url = format!("http://{}{path}", gw.addr);
+    let mut request = if method == "POST" {
+        client.post(url)
+    } else {
+        client.get(url)
+    };
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn install(gw: &TestGateway, slot: &str, plugin: &str) {
+    let bytes = std::fs::read(built(plugin)).unwrap();
+    voxgate::plugins::write_atomically(
+        &gw.gateway.config.plugin_dir.join(format!("{slot}.wasm")),
+        &bytes,
+    )
+    .unwrap();
+}
+
+fn sha(plugin: &str) -> String {
+    voxgate::plugins::slot::sha256_hex(&std::fs::read(built(plugin)).unwrap())
+}
+
+/// Make the session's upstream drop once and come back, forcing one retry with backoff.
+async fn one_retry(sim: &Sim, client: &mut Client) {
+    sim.faults(json!({"refuse": {"status": 503, "count": 1}}))
+        .await;
+    sim.faults(json!({"close": {"code": 1001, "reason": "session_expired"}}))
+        .await;
+    client.recv_type("voxgate.upstream.reconnected").await;
+}
+
+#[tokio::test]
+async fn hot_swap_under_open_sessions_changes_the_next_retry() {
+    let sim = Sim::start().await;
+    let gw = gateway_with(&sim).await;
+    let mut client = Client::connect(&gw.url("/v1/realtime")).await;
+    client.recv_type("session.created").await;
+    client.text_only().await;
+    let before = gw.health().await["plugins"]["backoff"].clone();
+    assert_eq!(before["sha256"], sha("backoff-exponential"));
+
+    install(&gw, "backoff", "test-backoff-fixed");
+    eventually("the watcher loads the new backoff.wasm", || async {
+        gw.health().await["plugins"]["backoff"]["sha256"] == sha("test-backoff-fixed")
+    })
+    .await;
+    one_retry(&sim, &mut client).await;
+    assert!(
+        logs().contains("[RETRY] Attempt 1 failed, retrying in 0.037s"),
+        "the new policy decided the delay"
+    );
+    let events = client.turn("still the same session").await;
+    assert_eq!(response_text(&events), "You said: still the same session");
+    let after = gw.health().await["plugins"]["backoff"].clone();
+    assert_eq!(after["reloads"], 1);
+    assert!(after["calls"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        gw.health().await["metrics"]["counters"]["ws_connections"],
+        1,
+        "no session was restarted"
+    );
+
+    // Roll back through the admin route.
+    let (status, body) = admin(&gw, "POST", "/admin/plugins/backoff/rollback", Some(ADMIN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        gw.health().await["plugins"]["backoff"]["sha256"],
+        sha("backoff-exponential")
+    );
+}
+
+#[tokio::test]
+async fn invalid_files_leave_the_current_version_serving() {
+    let sim = Sim::start().await;
+    let gw = gateway_with(&sim).await;
+    let mut client = Client::connect(&gw.url("/v1/realtime")).await;
+    client.recv_type("session.created").await;
+    client.text_only().await;
+    let good = sha("backoff-exponential");
+    let path = gw.gateway.config.plugin_dir.join("backoff.wasm");
+    for (bytes, says) in [
+        (
+            b"garbage bytes".to_vec(),
+            "not a valid WebAssembly component",
+        ),
+        (std::fs::read(built("rag-bm25")).unwrap(), "backoff-policy"),
+    ] {
+        voxgate::plugins::write_atomically(&path, &bytes).unwrap();
+        let (status, body) = admin(&gw, "POST", "/admin/plugins/backoff/reload", Some(ADMIN)).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["error"].as_str().unwrap().contains(says), "{body}");
+        let health = gw.health().await;
+        assert_eq!(health["plugins"]["backoff"]["sha256"], good);
+        assert!(
+            health["plugins"]["backoff"]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains(says)
+        );
+    }
+    assert!(
+        gw.health().await["metrics"]["errors"]["plugin_reload_failed"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    let events = client.turn("still served").await;
+    assert_eq!(response_text(&events), "You said: still served");
+}
+
+/// A session whose upstream needs two retries, under `plugin` as the backoff policy.
+/// `bystander` is another session, connected before the outage (it does not reconnect: only
+/// the first session's upstream is cut).
+async fn two_retries_under(plugin: &str, deadline: Duration) -> (TestGateway, Sim, Client, Client) {
+    let sim = Sim::start().await;
+    let mut config = test_config();
+    config.upstream = sim.upstream("/v1/realtime", None);
+    config.admin_token = Some(voxgate::config::Secret::new(ADMIN));
+    config.azure_breaker.failure_threshold = 1000;
+    config.backoff_limits.deadline = deadline;
+    let gw = TestGateway::start(config).await;
+    let mut client = Client::connect(&gw.url("/v1/realtime")).await;
+    client.recv_type("session.created").await;
+    client.text_only().await;
+    let mut bystander = Client::connect(&gw.url("/v1/realtime")).await;
+    bystander.recv_type("session.created").await;
+    bystander.text_only().await;
+    install(&gw, "backoff", plugin);
+    let (status, body) = admin(&gw, "POST", "/admin/plugins/backoff/reload", Some(ADMIN)).await;
+    assert!(status == 200, "{body}");
+    sim.faults(json!({"refuse": {"status": 503, "count": 2}}))
+        .await;
+    sim.faults(json!({"close": {"code": 1001, "reason": "session_expired", "session": "sess_1"}}))
+        .await;
+    client.recv_type("voxgate.upstream.reconnecting").await;
+    (gw, sim, client, bystander)
+}
+
+#[tokio::test]
+async fn a_trapping_policy_falls_back_to_exponential_and_the_session_continues() {
+    let (gw, _sim, mut client, _) =
+        two_retries_under("test-backoff-trap", Duration::from_millis(100)).await;
+    client.recv_type("voxgate.upstream.reconnected").await;
+    let events = client.turn("after the fault").await;
+    assert_eq!(response_text(&events), "You said: after the fault");
+    let health = gw.health().await;
+    assert_eq!(health["metrics"]["errors"]["plugin_trap"], 1);
+    assert_eq!(health["plugins"]["backoff"]["faults"], 1);
+}
+
+#[tokio::test]
+async fn a_looping_policy_times_out_while_other_sessions_keep_flowing() {
+    let (gw, _sim, mut looping, mut other) =
+        two_retries_under("test-backoff-loop", Duration::from_secs(3)).await;
+    // While that session's backoff plugin spins on a blocking thread, another session talks.
+    let events = other.turn("timers and traffic flow").await;
+    assert_eq!(response_text(&events), "You said: timers and traffic flow");
+    assert_eq!(
+        gw.health().await["metrics"]["errors"]["plugin_timeout"],
+        0,
+        "the conversation did not wait for the loop"
+    );
+    looping.recv_type("voxgate.upstream.reconnected").await;
+    assert_eq!(gw.health().await["metrics"]["errors"]["plugin_timeout"], 1);
+}
+
+#[tokio::test]
+async fn an_allocating_policy_is_an_oom_fault_not_a_crash() {
+    let (gw, _sim, mut client, _) =
+        two_retries_under("test-backoff-oom", Duration::from_secs(2)).await;
+    client.recv_type("voxgate.upstream.reconnected").await;
+    assert_eq!(gw.health().await["metrics"]["errors"]["plugin_oom"], 1);
+}
+
+#[tokio::test]
+async fn admin_routes_need_the_token() {
+    let sim = Sim::start().await;
+    let gw = gateway_with(&sim).await;
+    assert_eq!(admin(&gw, "GET", "/admin/plugins", None).await.0, 401);
+    assert_eq!(
+        admin(&gw, "GET", "/admin/plugins", Some("wrong")).await.0,
+        401
+    );
+    let (status, body) = admin(&gw, "GET", "/admin/plugins", Some(ADMIN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["backoff"]["world"], "backoff-policy");
+    assert_eq!(body["rag"]["world"], "rag-search");
+    assert_eq!(
+        admin(&gw, "POST", "/admin/plugins/nope/reload", Some(ADMIN))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        admin(&gw, "POST", "/admin/plugins/rag/rollback", Some(ADMIN))
+            .await
+            .0,
+        409
+    );
+
+    let open = TestGateway::start(test_config()).await;
+    let (status, body) = admin(&open, "GET", "/admin/plugins", Some("anything")).await;
+    assert_eq!(status, 403);
+    assert!(body["error"].as_str().unwrap().contains("ADMIN_TOKEN"));
+}
+
+#[tokio::test]
+async fn health_shows_each_slot() {
+    let gw = TestGateway::start(test_config()).await;
+    let plugins = &gw.health().await["plugins"];
+    for slot in ["backoff", "rag"] {
+        let p = &plugins[slot];
+        assert_eq!(p["sha256"].as_str().unwrap().len(), 64, "{p}");
+        for key in [
+            "path",
+            "loaded_at",
+            "reloads",
+            "calls",
+            "faults",
+            "last_error",
+        ] {
+            assert!(p.get(key).is_some(), "{slot}.{key}");
+        }
+    }
+}
