@@ -530,11 +530,11 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        let mut config = Config::default();
-        config.admin_token = Some(Secret::new("admin-s3cret"));
-        config.upstream = UpstreamConfig::Fixed(
-            Endpoint::openai("gpt-realtime", Secret::new("sk-very-secret")).unwrap(),
-        );
+        let config = Config {
+            admin_token: Some(Secret::new("admin-s3cret")),
+            upstream: UpstreamConfig::Fixed(Endpoint::openai("gpt-realtime", Secret::new("sk-very-secret")).unwrap()),
+            ..Config::default()
+        };
         let debug = format!("{config:?}");
         assert!(
             !debug.contains("s3cret") && !debug.contains("very-secret"),

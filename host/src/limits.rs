@@ -20,7 +20,7 @@ pub fn raise_open_files() -> u64 {
                 limit = raised;
             }
         }
-        let files = limit.rlim_cur as u64;
+        let files: u64 = limit.rlim_cur;
         // Two sockets per session, plus headroom for plugins, logs and the listener.
         let sessions = files.saturating_sub(64) / 2;
         tracing::info!("open-file limit {files}: room for about {sessions} concurrent sessions");

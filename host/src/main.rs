@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the Realtime simulator alone (with fault injection on /_sim/faults).
     Simulate {
         /// Address to listen on.
@@ -138,7 +138,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             None => serve(cli.serve).await,
-            Some(Command::Serve(args)) => serve(args).await,
+            Some(Command::Serve(args)) => serve(*args).await,
             Some(Command::Simulate { host, port }) => simulate(&host, port).await,
             Some(Command::Plugin(_) | Command::Kb(_)) => Ok(()),
         }

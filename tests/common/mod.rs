@@ -73,13 +73,15 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// A configuration for tests: quick retries and timeouts, the sample KB, the embedded simulator.
 pub fn test_config() -> Config {
-    let mut config = Config::default();
-    config.host = "127.0.0.1".into();
-    config.kb_dir = repo_path("examples/kb");
+    let mut config = Config {
+        host: "127.0.0.1".into(),
+        kb_dir: repo_path("examples/kb"),
+        plugin_dir: tempfile::tempdir().expect("tempdir").keep(),
+        ..Config::default()
+    };
     config.retry.base_delay = Duration::from_millis(10);
     config.retry.max_delay = Duration::from_millis(100);
     config.azure_connection_timeout = Duration::from_secs(5);
-    config.plugin_dir = tempfile::tempdir().expect("tempdir").keep();
     config
 }
 

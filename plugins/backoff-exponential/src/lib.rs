@@ -7,10 +7,7 @@
 /// The delay in milliseconds after failed attempt `attempt` (1-based).
 pub fn delay_ms(attempt: u32, base_ms: u64, max_ms: u64) -> u64 {
     let exponent = attempt.saturating_sub(1).min(63);
-    base_ms
-        .checked_mul(1u64 << exponent)
-        .unwrap_or(u64::MAX)
-        .min(max_ms)
+    base_ms.saturating_mul(1u64 << exponent).min(max_ms)
 }
 
 #[cfg(target_arch = "wasm32")]
