@@ -137,14 +137,11 @@ impl Default for Config {
     }
 }
 
-/// The template used when `SESSION_CONFIG` is not set (same as `examples/session.json`).
+/// The template used when `SESSION_CONFIG` is not set: the shipped `examples/session.json`.
 pub fn default_session_template() -> serde_json::Value {
-    serde_json::json!({
-        "instructions": "You are a helpful voice assistant. When the user asks a question, call search_knowledge_base and answer from its results, citing chunk ids.",
-        "voice": "alloy",
-        "input_audio_transcription": { "model": "whisper-1" },
-        "turn_detection": { "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500 }
-    })
+    // A constant of this crate, checked by a unit test: not input from outside.
+    serde_json::from_str(include_str!("../../examples/session.json"))
+        .unwrap_or_else(|_| serde_json::json!({}))
 }
 
 fn parse_seconds(raw: &str) -> Result<Duration, String> {
@@ -521,6 +518,16 @@ mod tests {
     }
 
     #[test]
+    fn shipped_template_is_a_valid_object() {
+        let template = default_session_template();
+        assert!(
+            template["instructions"]
+                .as_str()
+                .is_some_and(|i| i.contains("search_knowledge_base"))
+        );
+    }
+
+    #[test]
     fn positive_parser() {
         assert!(parse_positive("0").is_err());
         assert!(parse_positive("-3").is_err());
@@ -532,7 +539,9 @@ mod tests {
     fn secrets_are_redacted_in_debug() {
         let config = Config {
             admin_token: Some(Secret::new("admin-s3cret")),
-            upstream: UpstreamConfig::Fixed(Endpoint::openai("gpt-realtime", Secret::new("sk-very-secret")).unwrap()),
+            upstream: UpstreamConfig::Fixed(
+                Endpoint::openai("gpt-realtime", Secret::new("sk-very-secret")).unwrap(),
+            ),
             ..Config::default()
         };
         let debug = format!("{config:?}");

@@ -336,7 +336,6 @@ impl Conversation {
             "response.created",
             obj(json!({ "response": { "id": response_id, "object": "realtime.response", "status": "in_progress", "output": [] } })),
         )];
-        let last = self.items.last().cloned();
         let last_user_text = self
             .items
             .iter()
@@ -344,33 +343,59 @@ impl Conversation {
             .find(|i| i["role"] == "user")
             .and_then(text_of)
             .unwrap_or_default();
-        let answering_tool = last
-            .as_ref()
+        let answering_tool = self
+            .items
+            .last()
             .is_some_and(|i| i["type"] == "function_call_output");
-        let output = match self.function_tool(&last_user_text) {
+        let output: Vec<Value> = match self.function_tool(&last_user_text) {
             Some(tool) if !answering_tool && last_user_text.trim_end().ends_with('?') => {
-                self.function_call(&response_id, &tool, &last_user_text, &mut events)
+                // Several questions separated by ';' become several calls in one response.
+                let questions: Vec<String> = last_user_text
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|q| !q.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                questions
+                    .iter()
+                    .enumerate()
+                    .map(|(index, question)| {
+                        self.function_call(&response_id, index, &tool, question, &mut events)
+                    })
+                    .collect()
             }
             _ => {
-                let text = match last.as_ref().filter(|_| answering_tool) {
-                    Some(item) => {
-                        let output = item["output"].as_str().unwrap_or_default();
-                        let start: String = output.chars().take(160).collect();
-                        format!("According to the knowledge base: {start}")
-                    }
-                    None if last_user_text.is_empty() => {
-                        "Hello from the voxgate simulator.".to_string()
-                    }
-                    None => format!("You said: {last_user_text}"),
+                let text = if answering_tool {
+                    // Quote the start of every output that answers the previous response's calls.
+                    let outputs: Vec<String> = self
+                        .items
+                        .iter()
+                        .rev()
+                        .take_while(|i| i["type"] == "function_call_output")
+                        .map(|i| {
+                            i["output"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .chars()
+                                .take(160)
+                                .collect()
+                        })
+                        .collect();
+                    let outputs: Vec<String> = outputs.into_iter().rev().collect();
+                    format!("According to the knowledge base: {}", outputs.join(" | "))
+                } else if last_user_text.is_empty() {
+                    "Hello from the voxgate simulator.".to_string()
+                } else {
+                    format!("You said: {last_user_text}")
                 };
-                self.message(&response_id, &text, &mut events)
+                vec![self.message(&response_id, &text, &mut events)]
             }
         };
         events.push(self.event(
             "response.done",
             obj(json!({ "response": {
                 "id": response_id, "object": "realtime.response", "status": "completed",
-                "output": [output],
+                "output": output,
                 "usage": { "total_tokens": 42, "input_tokens": 30, "output_tokens": 12 },
             }})),
         ));
@@ -380,6 +405,7 @@ impl Conversation {
     fn function_call(
         &mut self,
         response_id: &str,
+        output_index: usize,
         tool: &str,
         question: &str,
         events: &mut Vec<Value>,
@@ -393,7 +419,7 @@ impl Conversation {
         });
         events.push(self.event(
             "response.output_item.added",
-            obj(json!({ "response_id": response_id, "output_index": 0, "item": item })),
+            obj(json!({ "response_id": response_id, "output_index": output_index, "item": item })),
         ));
         let split = arguments.len() / 2;
         let split = (0..=split)
@@ -403,19 +429,19 @@ impl Conversation {
         for delta in [&arguments[..split], &arguments[split..]] {
             events.push(self.event(
                 "response.function_call_arguments.delta",
-                obj(json!({ "response_id": response_id, "item_id": item_id, "output_index": 0, "call_id": call_id, "delta": delta })),
+                obj(json!({ "response_id": response_id, "item_id": item_id, "output_index": output_index, "call_id": call_id, "delta": delta })),
             ));
         }
         events.push(self.event(
             "response.function_call_arguments.done",
-            obj(json!({ "response_id": response_id, "item_id": item_id, "output_index": 0, "call_id": call_id, "name": tool, "arguments": arguments })),
+            obj(json!({ "response_id": response_id, "item_id": item_id, "output_index": output_index, "call_id": call_id, "name": tool, "arguments": arguments })),
         ));
         item["status"] = json!("completed");
         item["arguments"] = json!(arguments);
         self.items.push(item.clone());
         events.push(self.event(
             "response.output_item.done",
-            obj(json!({ "response_id": response_id, "output_index": 0, "item": item })),
+            obj(json!({ "response_id": response_id, "output_index": output_index, "item": item })),
         ));
         item
     }
