@@ -126,9 +126,10 @@ mod tests {
     #[test]
     fn text_files_use_the_file_name_and_keep_hashes() {
         let chunks = chunk_document("notes/faq.txt", "# not a heading in txt\n\nsecond");
+        assert_eq!(chunks.len(), 1, "short paragraphs merge");
         assert_eq!(chunks[0].title, "faq");
-        assert_eq!(chunks[0].content, "# not a heading in txt");
-        assert_eq!(chunks[1].id, "notes/faq.txt#1");
+        assert_eq!(chunks[0].content, "# not a heading in txt\n\nsecond");
+        assert_eq!(chunks[0].id, "notes/faq.txt#0");
     }
 
     #[test]
