@@ -8,8 +8,8 @@ use crate::gateway::Gateway;
 use crate::metrics::{Count, Fault, Latency};
 use crate::plugins::rag::{self, Hit, SearchError};
 use crate::plugins::slot::CallFault;
-use crate::resilience::ErrorClass;
 use crate::resilience::retry::{self, RetryError, RetrySettings};
+use crate::resilience::{ErrorClass, Operation};
 use tokio::time::Instant;
 
 pub const NO_RESULTS: &str = "No relevant information found.";
@@ -45,7 +45,7 @@ pub async fn search(
     let metrics = &gateway.metrics;
     metrics.count(Count::RagSearches);
     let started = Instant::now();
-    let settings = RetrySettings::new("rag-search", &gateway.config.retry);
+    let settings = RetrySettings::new(Operation::RagSearch, &gateway.config.retry);
     let policy = gateway.backoff_policy();
     let result = retry::run(&settings, policy.as_ref(), &gateway.rag, class, |_| {
         let slot = gateway.plugins.rag.clone();

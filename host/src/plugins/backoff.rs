@@ -5,7 +5,9 @@
 use super::engine::{HostState, LogLevel};
 use super::slot::{CallFault, Kind, Slot};
 use crate::resilience::backoff::DecisionFuture;
-use crate::resilience::{BackoffPolicy, Decision, ErrorClass, Exponential, RetryContext};
+use crate::resilience::{
+    BackoffPolicy, Decision, ErrorClass, Exponential, Operation, RetryContext,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::Store;
@@ -59,7 +61,7 @@ impl Kind for Backoff {
         let ctx = to_wit(&probe_context(1, ErrorClass::Refused));
         bindings
             .voxgate_plugins_backoff()
-            .call_next_delay(store, &ctx)
+            .call_next_delay(store, ctx)
             .map(|_| ())
             .map_err(|e| format!("{e:#}"))
     }
@@ -68,7 +70,7 @@ impl Kind for Backoff {
 /// A context for probes (smoke calls, `plugin check`): the seed's defaults.
 pub fn probe_context(attempt: u32, error: ErrorClass) -> RetryContext {
     RetryContext {
-        operation: "upstream-connect",
+        operation: Operation::UpstreamConnect,
         attempt,
         max_attempts: 3,
         base_delay: Duration::from_secs(1),
@@ -86,7 +88,10 @@ fn millis(d: Duration) -> u64 {
 
 fn to_wit(ctx: &RetryContext) -> wit::RetryContext {
     wit::RetryContext {
-        operation: ctx.operation.to_string(),
+        operation: match ctx.operation {
+            Operation::UpstreamConnect => wit::Operation::UpstreamConnect,
+            Operation::RagSearch => wit::Operation::RagSearch,
+        },
         attempt: ctx.attempt,
         max_attempts: ctx.max_attempts,
         base_delay_ms: millis(ctx.base_delay),
@@ -110,7 +115,21 @@ pub fn decide(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, Call
     let decision = slot.call(|bindings, store| {
         bindings
             .voxgate_plugins_backoff()
-            .call_next_delay(store, &wit_ctx)
+            .call_next_delay(store, wit_ctx)
+    })?;
+    Ok(match decision {
+        wit::Decision::RetryAfterMs(ms) => Decision::RetryAfter(Duration::from_millis(ms)),
+        wit::Decision::GiveUp => Decision::GiveUp,
+    })
+}
+
+/// The same decision on a fresh instance (benchmarks: the cost of not reusing instances).
+pub fn decide_fresh(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
+    let wit_ctx = to_wit(ctx);
+    let decision = slot.call_fresh(|bindings, store| {
+        bindings
+            .voxgate_plugins_backoff()
+            .call_next_delay(store, wit_ctx)
     })?;
     Ok(match decision {
         wit::Decision::RetryAfterMs(ms) => Decision::RetryAfter(Duration::from_millis(ms)),

@@ -301,6 +301,21 @@ impl<K: Kind> Slot<K> {
         }
     }
 
+    /// Call on a brand-new instance that is dropped afterwards (no reuse): what a
+    /// store-per-call strategy would cost. For benchmarks and diagnostics.
+    pub fn call_fresh<R>(
+        &self,
+        f: impl FnOnce(&K::Bindings, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallFault> {
+        let Some(version) = self.live.load_full() else {
+            return Err(CallFault::Missing);
+        };
+        let mut store = self.store();
+        let bindings =
+            K::instantiate(&version.pre, &mut store).map_err(|e| self.fault(&e, &store))?;
+        f(&bindings, &mut store).map_err(|e| self.fault(&e, &store))
+    }
+
     fn fault(&self, error: &wasmtime::Error, store: &Store<HostState>) -> CallFault {
         let fault = if store.data().cap.hit {
             CallFault::Oom

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// Everything a policy may use to decide (mirrors the WIT `retry-context`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryContext {
-    pub operation: &'static str,
+    pub operation: Operation,
     /// The attempt that just failed, from 1.
     pub attempt: u32,
     pub max_attempts: u32,
@@ -18,6 +18,22 @@ pub struct RetryContext {
     pub elapsed: Duration,
     pub error: ErrorClass,
     pub random: u64,
+}
+
+/// What is being retried (mirrors the WIT `operation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    UpstreamConnect,
+    RagSearch,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::UpstreamConnect => "upstream-connect",
+            Operation::RagSearch => "rag-search",
+        }
+    }
 }
 
 /// A policy's answer.

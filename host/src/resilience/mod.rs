@@ -11,7 +11,7 @@ pub mod retry;
 #[cfg(test)]
 mod properties;
 
-pub use backoff::{BackoffPolicy, Decision, Exponential, RetryContext};
+pub use backoff::{BackoffPolicy, Decision, Exponential, Operation, RetryContext};
 pub use breaker::{BreakerState, CircuitBreaker};
 pub use retry::{RetryError, RetrySettings};
 

@@ -2,7 +2,9 @@
 //! policy says, and the breaker's state machine never admits what it must refuse.
 
 use super::ErrorClass;
-use super::backoff::{BackoffPolicy, Decision, DecisionFuture, Exponential, RetryContext};
+use super::backoff::{
+    BackoffPolicy, Decision, DecisionFuture, Exponential, Operation, RetryContext,
+};
 use super::breaker::{BreakerState, CircuitBreaker};
 use super::retry::{self, RetrySettings};
 use crate::config::BreakerConfig;
@@ -40,7 +42,7 @@ proptest! {
     #[test]
     fn exponential_is_capped_and_monotone(base_ms in 0u64..5_000, max_ms in 0u64..60_000, attempts in 1u32..80) {
         let ctx = |attempt| RetryContext {
-            operation: "p", attempt, max_attempts: 100,
+            operation: Operation::RagSearch, attempt, max_attempts: 100,
             base_delay: Duration::from_millis(base_ms), max_delay: Duration::from_millis(max_ms),
             previous_delay: Duration::ZERO, elapsed: Duration::ZERO, error: ErrorClass::Other, random: 0,
         };
@@ -70,7 +72,7 @@ proptest! {
                 failure_threshold: 1000, timeout: Duration::from_secs(1), half_open_max_calls: 1, success_threshold: 1,
             }, None);
             let settings = RetrySettings {
-                operation: "p", max_attempts,
+                operation: Operation::RagSearch, max_attempts,
                 base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(max_ms),
             };
             let times = Mutex::new(Vec::new());

@@ -3,7 +3,7 @@
 //! 403 …) are not retried either. Delays come from the policy, clamped to `[0, max_delay]`.
 
 use super::ErrorClass;
-use super::backoff::{BackoffPolicy, Decision, RetryContext};
+use super::backoff::{BackoffPolicy, Decision, Operation, RetryContext};
 use super::breaker::{CircuitBreaker, Rejected};
 use crate::config::RetryConfig;
 use std::future::Future;
@@ -13,14 +13,14 @@ use tokio::time::Instant;
 /// What one retried operation is, and its limits.
 #[derive(Debug, Clone)]
 pub struct RetrySettings {
-    pub operation: &'static str,
+    pub operation: Operation,
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
 }
 
 impl RetrySettings {
-    pub fn new(operation: &'static str, config: &RetryConfig) -> RetrySettings {
+    pub fn new(operation: Operation, config: &RetryConfig) -> RetrySettings {
         RetrySettings {
             operation,
             max_attempts: config.max_attempts.max(1),
@@ -110,7 +110,7 @@ where
             "[RETRY] Attempt {attempt} failed, retrying in {}s",
             format_seconds(delay)
         );
-        tracing::debug!(operation = settings.operation, %error, "retry");
+        tracing::debug!(operation = settings.operation.as_str(), %error, "retry");
         previous_delay = delay;
         tokio::time::sleep(delay).await;
     }
@@ -125,7 +125,7 @@ mod tests {
 
     fn settings(max_attempts: u32) -> RetrySettings {
         RetrySettings {
-            operation: "test",
+            operation: Operation::UpstreamConnect,
             max_attempts,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(10),

@@ -3,6 +3,7 @@
 
 use crate::gateway::Gateway;
 use crate::metrics::{Count, Fault, Latency};
+use crate::resilience::Operation;
 use crate::resilience::retry::{self, RetryError, RetrySettings};
 use crate::upstream::{self, ConnectError, Flavour, UpstreamSocket};
 use tokio::time::Instant;
@@ -12,7 +13,7 @@ pub type LinkError = RetryError<ConnectError>;
 /// Connect (or reconnect) to the upstream for a client speaking `flavour`.
 pub async fn connect(gateway: &Gateway, flavour: Flavour) -> Result<UpstreamSocket, LinkError> {
     let endpoint = gateway.upstream_endpoint(flavour);
-    let settings = RetrySettings::new("upstream-connect", &gateway.config.retry);
+    let settings = RetrySettings::new(Operation::UpstreamConnect, &gateway.config.retry);
     let policy = gateway.backoff_policy();
     let timeout = gateway.config.azure_connection_timeout;
     let metrics = &gateway.metrics;
