@@ -90,6 +90,42 @@ pub struct Config {
     pub backoff_limits: SlotLimits,
     pub rag_limits: SlotLimits,
     pub admin_token: Option<Secret>,
+    pub limits: ClientLimits,
+}
+
+/// What clients may do: who may connect, how much, how fast.
+#[derive(Debug, Clone)]
+pub struct ClientLimits {
+    /// Tokens a client must present (empty: no client auth).
+    pub tokens: Vec<Secret>,
+    /// Browser origins allowed to open sockets (empty: any).
+    pub allowed_origins: Vec<String>,
+    pub max_message_bytes: usize,
+    /// 0 = unlimited.
+    pub max_sessions: usize,
+    /// 0 = unlimited.
+    pub max_sessions_per_ip: usize,
+    /// Client events per second per session (burst: one second's worth); 0 = unlimited.
+    pub events_per_second: u32,
+    /// A session with no client event for this long is closed; zero = never.
+    pub idle_timeout: Duration,
+    /// On SIGTERM/SIGINT: how long in-flight responses may take to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ClientLimits {
+    fn default() -> ClientLimits {
+        ClientLimits {
+            tokens: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_message_bytes: 1 << 20,
+            max_sessions: 10_000,
+            max_sessions_per_ip: 0,
+            events_per_second: 500,
+            idle_timeout: Duration::from_secs(1800),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Default for Config {
@@ -133,6 +169,7 @@ impl Default for Config {
                 memory_bytes: 256 << 20,
             },
             admin_token: None,
+            limits: ClientLimits::default(),
         }
     }
 }
@@ -363,6 +400,54 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+
+    /// Comma-separated tokens clients must present (`Authorization: Bearer`, `api-key`, `?token=`, or the `openai-insecure-api-key.<token>` subprotocol); unset → no client auth.
+    #[arg(
+        long,
+        env = "CLIENT_TOKENS",
+        value_name = "CLIENT_TOKENS",
+        hide_env_values = true
+    )]
+    pub client_tokens: Option<String>,
+    /// File with one client token per line (added to CLIENT_TOKENS).
+    #[arg(long, env = "CLIENT_TOKENS_FILE", value_name = "CLIENT_TOKENS_FILE")]
+    pub client_tokens_file: Option<PathBuf>,
+    /// Comma-separated browser origins allowed to connect (e.g. https://app.example.com); unset → any.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_name = "ALLOWED_ORIGINS")]
+    pub allowed_origins: Option<String>,
+    /// Largest client message, bytes (over → error event, close 1009).
+    #[arg(long, env = "MAX_MESSAGE_BYTES", value_name = "MAX_MESSAGE_BYTES", default_value = "1048576", value_parser = parse_positive)]
+    pub max_message_bytes: u32,
+    /// Most concurrent sessions (over → 503 before the upgrade); 0 = unlimited.
+    #[arg(
+        long,
+        env = "MAX_SESSIONS",
+        value_name = "MAX_SESSIONS",
+        default_value_t = 10_000
+    )]
+    pub max_sessions: u32,
+    /// Most concurrent sessions per client IP (over → 429 before the upgrade); 0 = unlimited.
+    #[arg(
+        long,
+        env = "MAX_SESSIONS_PER_IP",
+        value_name = "MAX_SESSIONS_PER_IP",
+        default_value_t = 0
+    )]
+    pub max_sessions_per_ip: u32,
+    /// Client events per second per session (over → `rate_limited` error, events dropped and counted); 0 = unlimited.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_EVENTS_PER_SECOND",
+        value_name = "RATE_LIMIT_EVENTS_PER_SECOND",
+        default_value_t = 500
+    )]
+    pub rate_limit_events_per_second: u32,
+    /// Seconds without a client event after which a session is closed; 0 = never.
+    #[arg(long, env = "IDLE_TIMEOUT", value_name = "IDLE_TIMEOUT", default_value = "1800", value_parser = parse_seconds)]
+    pub idle_timeout: Duration,
+    /// Seconds in-flight responses may take to finish on SIGTERM/SIGINT.
+    #[arg(long, env = "SHUTDOWN_GRACE", value_name = "SHUTDOWN_GRACE", default_value = "10", value_parser = parse_seconds)]
+    pub shutdown_grace: Duration,
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
@@ -373,6 +458,7 @@ impl ServeArgs {
     /// Validate and type the options. Errors name the variable and what is wrong with its value.
     pub fn into_config(self) -> anyhow::Result<Config> {
         let upstream = self.upstream()?;
+        let tokens = self.client_tokens()?;
         let session_template = match &self.session_config {
             Some(path) => load_session_template(path)?,
             None => default_session_template(),
@@ -441,7 +527,41 @@ impl ServeArgs {
                 memory_bytes: self.rag_plugin_memory_mib,
             },
             admin_token: non_empty(&self.admin_token).map(Secret::new),
+            limits: ClientLimits {
+                tokens,
+                allowed_origins: split_list(self.allowed_origins.as_deref()),
+                max_message_bytes: self.max_message_bytes as usize,
+                max_sessions: self.max_sessions as usize,
+                max_sessions_per_ip: self.max_sessions_per_ip as usize,
+                events_per_second: self.rate_limit_events_per_second,
+                idle_timeout: self.idle_timeout,
+                shutdown_grace: self.shutdown_grace,
+            },
         })
+    }
+
+    fn client_tokens(&self) -> anyhow::Result<Vec<Secret>> {
+        let mut tokens = split_list(self.client_tokens.as_deref());
+        if let Some(path) = &self.client_tokens_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("CLIENT_TOKENS_FILE: cannot read {}", path.display()))?;
+            tokens.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned),
+            );
+            if tokens.is_empty() {
+                bail!("CLIENT_TOKENS_FILE: {} holds no token", path.display());
+            }
+        }
+        if let Some(short) = tokens.iter().find(|t| t.len() < 16) {
+            bail!(
+                "CLIENT_TOKENS: a token of {} characters is too short to be safe (at least 16)",
+                short.len()
+            );
+        }
+        Ok(tokens.into_iter().map(Secret::new).collect())
     }
 
     /// Upstream selection: UPSTREAM_URL, else Azure, else OpenAI, else the embedded simulator.
@@ -486,6 +606,16 @@ impl ServeArgs {
         }
         Ok(UpstreamConfig::Simulator)
     }
+}
+
+fn split_list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Read a session template: a JSON object (the `session` of a `session.update`).

@@ -1,6 +1,7 @@
 //! The process-wide state every session shares: configuration, metrics, the two breakers,
 //! the upstream target, plugin slots and knowledge bases. Nothing per-session lives here.
 
+use crate::admission::Admission;
 use crate::config::{Config, UpstreamConfig};
 use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
@@ -27,6 +28,8 @@ pub struct Gateway {
     pub knowledge: Arc<KnowledgeBases>,
     pub plugins: Plugins,
     backoff: Arc<dyn BackoffPolicy>,
+    pub admission: Arc<Admission>,
+    shutdown: tokio::sync::watch::Sender<bool>,
     target: Target,
     started: std::time::Instant,
 }
@@ -64,6 +67,8 @@ impl Gateway {
             knowledge,
             plugins,
             backoff,
+            admission: Admission::new(config.limits.clone()),
+            shutdown: tokio::sync::watch::Sender::new(false),
             azure: CircuitBreaker::new(
                 "azure",
                 config.azure_breaker.clone(),
@@ -109,6 +114,17 @@ impl Gateway {
     /// `/health.plugins`.
     pub fn plugins_json(&self) -> serde_json::Value {
         self.plugins.health_json()
+    }
+
+    /// Ask every session to finish: in-flight responses get `SHUTDOWN_GRACE`, then clients
+    /// receive `voxgate.shutdown` and a close 1001.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves when shutdown has begun.
+    pub fn shutdown_requested(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     pub fn uptime_seconds(&self) -> f64 {

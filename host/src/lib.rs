@@ -7,6 +7,7 @@
 //! the embedded [`simulator`] stands in.
 
 pub mod admin;
+pub mod admission;
 pub mod config;
 pub mod gateway;
 pub mod kb;

@@ -167,7 +167,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(
         "voxgate listening on http://{addr} (/ws, /v1/realtime, /openai/realtime, /openai/v1/realtime, /health, /metrics)"
     );
-    voxgate::server::serve(gateway, listener, shutdown_signal()).await?;
+    let draining = gateway.clone();
+    let stop = async move {
+        shutdown_signal().await;
+        draining.begin_shutdown();
+    };
+    voxgate::server::serve(gateway.clone(), listener, stop).await?;
+    // No new connections now; let open sessions finish their responses and close.
+    let limits = &gateway.config.limits;
+    let deadline =
+        tokio::time::Instant::now() + limits.shutdown_grace + gateway.config.send_timeout * 2;
+    while gateway.metrics.active_sessions() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tracing::info!(
+        "stopped ({} session(s) still open at exit)",
+        gateway.metrics.active_sessions()
+    );
     Ok(())
 }
 

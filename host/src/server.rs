@@ -1,19 +1,21 @@
 //! The HTTP surface: client WebSockets (`/ws` and the drop-in Realtime paths), `/health`,
 //! `/metrics`. Each client socket becomes one `session::run`.
 
+use crate::admission::{Refusal, Ticket};
 use crate::gateway::Gateway;
 use crate::kb;
 use crate::metrics::Fault;
 use crate::session::{self, SessionInit, events};
 use crate::upstream::Flavour;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::{ConnectInfo, OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The gateway's router.
@@ -41,8 +43,39 @@ pub async fn serve(
         .await
 }
 
-async fn seed_socket(State(gateway): State<Arc<Gateway>>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| seed_session(gateway, socket))
+/// Admission (token, origin, limits) and message-size limits, before any upgrade.
+fn admit(
+    gateway: &Arc<Gateway>,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    peer: SocketAddr,
+    ws: WebSocketUpgrade,
+) -> Result<(Ticket, WebSocketUpgrade), Refusal> {
+    let ticket =
+        gateway
+            .admission
+            .admit(headers, query.get("token").map(String::as_str), peer.ip())?;
+    let limit = gateway.config.limits.max_message_bytes;
+    // Drop-in SDKs may ask for the `realtime` subprotocol (browsers also carry their key in one).
+    Ok((
+        ticket,
+        ws.max_message_size(limit)
+            .max_frame_size(limit)
+            .protocols(["realtime"]),
+    ))
+}
+
+async fn seed_socket(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    match admit(&gateway, &headers, &query, peer, ws) {
+        Ok((ticket, ws)) => ws.on_upgrade(move |socket| seed_session(gateway, socket, ticket)),
+        Err(refused) => refused.into_response(),
+    }
 }
 
 async fn close_with(mut socket: WebSocket, messages: Vec<Value>, code: u16, reason: &str) {
@@ -64,7 +97,7 @@ async fn close_with(mut socket: WebSocket, messages: Vec<Value>, code: u16, reas
 }
 
 /// `/ws`: the seed protocol. The first message must be `{"kb_id": "..."}`.
-async fn seed_session(gateway: Arc<Gateway>, mut socket: WebSocket) {
+async fn seed_session(gateway: Arc<Gateway>, mut socket: WebSocket, ticket: Ticket) {
     let wait = gateway.config.client_init_timeout;
     let first = tokio::time::timeout(wait, async {
         while let Some(Ok(frame)) = socket.recv().await {
@@ -126,7 +159,7 @@ async fn seed_session(gateway: Arc<Gateway>, mut socket: WebSocket) {
         flavour: Flavour::Preview,
         seed_protocol: true,
     };
-    session::run(gateway, socket, init).await;
+    session::run(gateway, socket, init, ticket).await;
 }
 
 /// The seed's first message: `{"kb_id": "<id>"}`.
@@ -143,11 +176,16 @@ pub fn parse_init(text: &str) -> Result<String, String> {
 /// `/v1/realtime`, `/openai/realtime`, `/openai/v1/realtime`: an unmodified Realtime SDK.
 async fn drop_in_socket(
     State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     OriginalUri(uri): OriginalUri,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let (ticket, ws) = match admit(&gateway, &headers, &query, peer, ws) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.into_response(),
+    };
     let kb_id = query
         .get("kb")
         .cloned()
@@ -159,23 +197,23 @@ async fn drop_in_socket(
         })
         .unwrap_or_else(|| gateway.config.default_kb_id.clone());
     let flavour = Flavour::of_path(uri.path());
-    ws.protocols(["realtime"])
-        .on_upgrade(move |socket| async move {
-            if let Err(message) = kb::check(&gateway.config.kb_dir, &kb_id) {
-                let error = events::error("unknown_kb", message);
-                return close_with(socket, vec![error], 1008, "unknown_kb").await;
-            }
-            session::run(
-                gateway,
-                socket,
-                SessionInit {
-                    kb_id,
-                    flavour,
-                    seed_protocol: false,
-                },
-            )
-            .await;
-        })
+    ws.on_upgrade(move |socket| async move {
+        if let Err(message) = kb::check(&gateway.config.kb_dir, &kb_id) {
+            let error = events::error("unknown_kb", message);
+            return close_with(socket, vec![error], 1008, "unknown_kb").await;
+        }
+        session::run(
+            gateway,
+            socket,
+            SessionInit {
+                kb_id,
+                flavour,
+                seed_protocol: false,
+            },
+            ticket,
+        )
+        .await;
+    })
 }
 
 /// The seed's health JSON, plus uptime, active sessions and plugins.

@@ -40,9 +40,16 @@ pub fn capture_logs() {
     LOGS.get_or_init(|| {
         let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = buffer.clone();
+        // Every crate at DEBUG (so the secret scan sees what a debugging operator would),
+        // except the compiler's own chatter.
         let filter = tracing_subscriber::filter::Targets::new()
-            .with_default(tracing::Level::INFO)
-            .with_target("voxgate", tracing::Level::TRACE);
+            .with_default(tracing::Level::DEBUG)
+            .with_target("voxgate", tracing::Level::TRACE)
+            .with_target("cranelift", tracing::Level::INFO)
+            .with_target("cranelift_codegen", tracing::Level::INFO)
+            .with_target("wasmtime", tracing::Level::INFO)
+            .with_target("wasmtime_cranelift", tracing::Level::INFO)
+            .with_target("regalloc2", tracing::Level::INFO);
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
         let _ = tracing_subscriber::registry()

@@ -12,8 +12,10 @@
 pub mod events;
 mod link;
 pub mod memory;
+mod rate;
 pub mod tools;
 
+use crate::admission::Ticket;
 use crate::gateway::Gateway;
 use crate::metrics::{Count, Fault};
 use crate::upstream::{Flavour, UpstreamSocket};
@@ -99,10 +101,14 @@ struct Session {
     tool_tx: mpsc::UnboundedSender<ToolResult>,
     client_pong_due: Option<Instant>,
     upstream_pong_due: Option<Instant>,
+    rate: rate::RateLimit,
+    last_client_event: Instant,
+    /// Set when the gateway shuts down: the session ends once its response is done, or then.
+    drain_deadline: Option<Instant>,
 }
 
 /// Run a session to its end. The client socket is already upgraded (and, on `/ws`, initialised).
-pub async fn run(gateway: Arc<Gateway>, socket: WebSocket, init: SessionInit) {
+pub async fn run(gateway: Arc<Gateway>, socket: WebSocket, init: SessionInit, ticket: Ticket) {
     let metrics = gateway.metrics.clone();
     metrics.count(Count::WsConnections);
     metrics.session_opened();
@@ -128,6 +134,9 @@ pub async fn run(gateway: Arc<Gateway>, socket: WebSocket, init: SessionInit) {
         tool_tx,
         client_pong_due: None,
         upstream_pong_due: None,
+        rate: rate::RateLimit::new(gateway.config.limits.events_per_second),
+        last_client_event: Instant::now(),
+        drain_deadline: None,
     };
     session.run(client_rx, tool_rx, &mut writer).await;
     drop(session);
@@ -138,6 +147,7 @@ pub async fn run(gateway: Arc<Gateway>, socket: WebSocket, init: SessionInit) {
     }
     metrics.count(Count::WsDisconnects);
     metrics.session_closed();
+    drop(ticket);
 }
 
 /// Writes frames to the client, each within `timeout`; ends (closing the session) on failure.
@@ -203,7 +213,10 @@ impl Session {
             tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reconnect: Option<Reconnect> = None;
+        let mut shutdown = self.gateway.shutdown_requested();
+        let idle = config.limits.idle_timeout;
         loop {
+            let idle_due = (!idle.is_zero()).then(|| self.last_client_event + idle);
             let pong_due = match (self.client_pong_due, self.upstream_pong_due) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -227,6 +240,16 @@ impl Session {
                     self.on_pong_overdue()
                 }
                 _ = &mut *writer => Flow::End,
+                Ok(()) = shutdown.changed(), if self.drain_deadline.is_none() => {
+                    let stop = *shutdown.borrow_and_update();
+                    if stop { self.begin_drain().await } else { Flow::Continue }
+                }
+                _ = tokio::time::sleep_until(self.drain_deadline.unwrap_or_else(Instant::now)), if self.drain_deadline.is_some() => {
+                    self.finish_drain().await
+                }
+                _ = tokio::time::sleep_until(idle_due.unwrap_or_else(Instant::now)), if idle_due.is_some() => {
+                    self.on_idle().await
+                }
             };
             match flow {
                 Flow::Continue => {}
@@ -274,8 +297,28 @@ impl Session {
     async fn on_client(&mut self, frame: Option<Result<Message, axum::Error>>) -> Flow {
         let frame = match frame {
             Some(Ok(frame)) => frame,
-            Some(Err(_)) | None => return Flow::End,
+            Some(Err(error)) => return self.on_client_error(error).await,
+            None => return Flow::End,
         };
+        if matches!(frame, Message::Text(_) | Message::Binary(_)) {
+            self.last_client_event = Instant::now();
+            match self.rate.check() {
+                rate::Verdict::Pass => {}
+                rate::Verdict::Drop(report) => {
+                    self.gateway.metrics.count(Count::ClientEventsDropped);
+                    let Some(dropped) = report else {
+                        return Flow::Continue;
+                    };
+                    let limit = self.gateway.config.limits.events_per_second;
+                    return self
+                        .to_client_value(events::error(
+                            "rate_limited",
+                            format!("More than {limit} events per second: {dropped} event(s) dropped (RATE_LIMIT_EVENTS_PER_SECOND)."),
+                        ))
+                        .await;
+                }
+            }
+        }
         match frame {
             Message::Text(text) => {
                 let text = text.to_string();
@@ -428,7 +471,13 @@ impl Session {
                 self.echo_ids.clear();
                 self.active_response = value["response"]["id"].as_str().map(str::to_owned);
             }
-            "response.done" => self.active_response = None,
+            "response.done" => {
+                self.active_response = None;
+                if self.drain_deadline.is_some() {
+                    self.to_client(Message::Text(text.into())).await;
+                    return self.finish_drain().await;
+                }
+            }
             _ => {}
         }
         if let Some(call) = events::function_call(&value) {
@@ -523,6 +572,71 @@ impl Session {
         self.rounds.remove(&response_id);
         self.send_upstream_value(json!({ "type": "response.create" }))
             .await
+    }
+
+    // ---- limits and shutdown -------------------------------------------------------------
+
+    /// A client read failed: an oversized message gets its error and close 1009.
+    async fn on_client_error(&mut self, error: axum::Error) -> Flow {
+        tracing::debug!("client read failed: {error}");
+        let too_large = error
+            .into_inner()
+            .downcast::<tokio_tungstenite::tungstenite::Error>()
+            .is_ok_and(|e| matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_)));
+        if too_large {
+            let limit = self.gateway.config.limits.max_message_bytes;
+            tracing::warn!("[WS] client message over {limit} bytes; closing 1009");
+            self.to_client_value(events::error(
+                "message_too_large",
+                format!("A client message exceeded {limit} bytes (MAX_MESSAGE_BYTES)."),
+            ))
+            .await;
+            self.to_client(Message::Close(Some(CloseFrame {
+                code: 1009,
+                reason: "message_too_large".into(),
+            })))
+            .await;
+        }
+        Flow::End
+    }
+
+    async fn on_idle(&mut self) -> Flow {
+        let idle = self.gateway.config.limits.idle_timeout;
+        tracing::info!("[WS] closing a session idle for {}s", idle.as_secs_f64());
+        self.to_client_value(events::error(
+            "idle_timeout",
+            format!(
+                "No client event for {}s (IDLE_TIMEOUT); closing.",
+                idle.as_secs_f64()
+            ),
+        ))
+        .await;
+        self.to_client(Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "idle_timeout".into(),
+        })))
+        .await;
+        Flow::End
+    }
+
+    /// Shutdown began: finish now, or once the streaming response is done (within the grace).
+    async fn begin_drain(&mut self) -> Flow {
+        self.drain_deadline = Some(Instant::now() + self.gateway.config.limits.shutdown_grace);
+        if self.active_response.is_none() {
+            return self.finish_drain().await;
+        }
+        Flow::Continue
+    }
+
+    async fn finish_drain(&mut self) -> Flow {
+        let notice = json!({ "type": "voxgate.shutdown", "reason": "The gateway is shutting down; reconnect to continue." });
+        self.to_client_value(notice).await;
+        self.to_client(Message::Close(Some(CloseFrame {
+            code: 1001,
+            reason: "shutdown".into(),
+        })))
+        .await;
+        Flow::End
     }
 
     // ---- keepalive -----------------------------------------------------------------------

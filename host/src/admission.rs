@@ -1,0 +1,227 @@
+//! Admission of client sockets, decided before the WebSocket upgrade: the client token
+//! (`CLIENT_TOKENS`), the browser origin (`ALLOWED_ORIGINS`), and the session limits
+//! (`MAX_SESSIONS` → 503, `MAX_SESSIONS_PER_IP` → 429, both with `Retry-After`).
+//! An admitted session holds a [`Ticket`]; dropping it frees its place.
+
+use crate::config::ClientLimits;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use subtle::ConstantTimeEq;
+
+/// The subprotocol prefix browsers use to carry a key (they cannot set headers on a WebSocket).
+const SUBPROTOCOL_KEY: &str = "openai-insecure-api-key.";
+
+pub struct Admission {
+    limits: ClientLimits,
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// A session's place; released on drop.
+pub struct Ticket {
+    admission: Arc<Admission>,
+    ip: IpAddr,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut open = self
+            .admission
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        open.0 = open.0.saturating_sub(1);
+        if let Some(n) = open.1.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.1.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Why a client was not admitted; becomes the HTTP answer to its upgrade request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Origin,
+    Unauthorized,
+    AtCapacity,
+    TooManyFromAddress,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, message, retry_after) = match self {
+            Refusal::Origin => (
+                StatusCode::FORBIDDEN,
+                "this origin is not allowed (ALLOWED_ORIGINS)",
+                None,
+            ),
+            Refusal::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "missing or invalid client token (Authorization: Bearer, api-key, ?token= or the openai-insecure-api-key subprotocol)",
+                None,
+            ),
+            Refusal::AtCapacity => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the gateway is at its session limit (MAX_SESSIONS)",
+                Some(5u64),
+            ),
+            Refusal::TooManyFromAddress => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many sessions from this address (MAX_SESSIONS_PER_IP)",
+                Some(5),
+            ),
+        };
+        let mut response = (status, axum::Json(json!({ "error": message }))).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Every place a client may put its token.
+fn presented_tokens<'a>(headers: &'a HeaderMap, query_token: Option<&'a str>) -> Vec<&'a str> {
+    let mut tokens = Vec::new();
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        tokens.push(bearer.trim());
+    }
+    if let Some(key) = headers.get("api-key").and_then(|v| v.to_str().ok()) {
+        tokens.push(key.trim());
+    }
+    if let Some(protocols) = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+    {
+        tokens.extend(
+            protocols
+                .split(',')
+                .filter_map(|p| p.trim().strip_prefix(SUBPROTOCOL_KEY)),
+        );
+    }
+    tokens.extend(query_token);
+    tokens
+}
+
+impl Admission {
+    pub fn new(limits: ClientLimits) -> Arc<Admission> {
+        Arc::new(Admission {
+            limits,
+            open: Mutex::new((0, HashMap::new())),
+        })
+    }
+
+    /// Whether the presented credentials match a configured token (constant time per token).
+    fn authorized(&self, headers: &HeaderMap, query_token: Option<&str>) -> bool {
+        if self.limits.tokens.is_empty() {
+            return true;
+        }
+        let mut ok = subtle::Choice::from(0u8);
+        for presented in presented_tokens(headers, query_token) {
+            for token in &self.limits.tokens {
+                ok |= presented.as_bytes().ct_eq(token.expose().as_bytes());
+            }
+        }
+        bool::from(ok)
+    }
+
+    /// Admit a client, or the response refusing it.
+    pub fn admit(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+        ip: IpAddr,
+    ) -> Result<Ticket, Refusal> {
+        if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+            && !self.limits.allowed_origins.is_empty()
+            && !self
+                .limits
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        {
+            return Err(Refusal::Origin);
+        }
+        if !self.authorized(headers, query_token) {
+            return Err(Refusal::Unauthorized);
+        }
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if self.limits.max_sessions > 0 && open.0 >= self.limits.max_sessions {
+            return Err(Refusal::AtCapacity);
+        }
+        let per_ip = open.1.get(&ip).copied().unwrap_or(0);
+        if self.limits.max_sessions_per_ip > 0 && per_ip >= self.limits.max_sessions_per_ip {
+            return Err(Refusal::TooManyFromAddress);
+        }
+        open.0 += 1;
+        *open.1.entry(ip).or_default() += 1;
+        Ok(Ticket {
+            admission: self.clone(),
+            ip,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    fn admission(tokens: &[&str]) -> Arc<Admission> {
+        Admission::new(ClientLimits {
+            tokens: tokens.iter().map(|t| Secret::new(*t)).collect(),
+            max_sessions: 2,
+            max_sessions_per_ip: 1,
+            ..ClientLimits::default()
+        })
+    }
+
+    #[test]
+    fn tokens_are_found_in_every_form() {
+        let a = admission(&["0123456789abcdef"]);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        assert!(a.admit(&headers, None, ip).is_err());
+        assert!(a.admit(&headers, Some("0123456789abcdef"), ip).is_ok());
+        headers.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("realtime, openai-insecure-api-key.0123456789abcdef"),
+        );
+        assert!(a.admit(&headers, None, ip).is_ok());
+    }
+
+    #[test]
+    fn limits_count_open_tickets() {
+        let a = admission(&[]);
+        let one: IpAddr = "10.0.0.1".parse().unwrap();
+        let two: IpAddr = "10.0.0.2".parse().unwrap();
+        let three: IpAddr = "10.0.0.3".parse().unwrap();
+        let first = a.admit(&HeaderMap::new(), None, one).unwrap();
+        assert_eq!(
+            a.admit(&HeaderMap::new(), None, one).err(),
+            Some(Refusal::TooManyFromAddress)
+        );
+        let _second = a.admit(&HeaderMap::new(), None, two).unwrap();
+        assert_eq!(
+            a.admit(&HeaderMap::new(), None, three).err(),
+            Some(Refusal::AtCapacity)
+        );
+        drop(first);
+        assert!(a.admit(&HeaderMap::new(), None, one).is_ok());
+    }
+}
