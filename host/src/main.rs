@@ -100,9 +100,11 @@ enum KbCommand {
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(ansi)
         .init();
 }
 
@@ -163,9 +165,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| anyhow::anyhow!("HOST/PORT: cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
     let gateway = voxgate::Gateway::start(config).await?;
     tracing::info!(
-        "voxgate listening on http://{addr} (/ws, /v1/realtime, /openai/realtime, /openai/v1/realtime, /health, /metrics)"
+        "voxgate listening on http://{bound} (/ws, /v1/realtime, /openai/realtime, /openai/v1/realtime, /health, /metrics)"
     );
     let draining = gateway.clone();
     let stop = async move {

@@ -8,7 +8,8 @@
 //! only `"session": "<id>"`),
 //! `{"drop_after_events": 3}` (each open session is cut, without a close frame, after 3 more
 //! events it sends), `{"stall": true}` (open sessions stop sending and stop answering pings),
-//! `{"latency_ms": 200}` (delay before answering every client event), `{"clear": true}`.
+//! `{"latency_ms": 200}` (delay before answering every client event), `{"event_delay_ms": 50}`
+//! (delay before each event sent, so responses stream slowly), `{"clear": true}`.
 
 mod conversation;
 
@@ -54,6 +55,7 @@ enum Control {
 struct Shared {
     refuse: Option<(u16, u32)>,
     latency: Duration,
+    event_delay: Duration,
     sessions: Vec<SessionRecord>,
     controls: HashMap<String, mpsc::UnboundedSender<Control>>,
 }
@@ -74,6 +76,7 @@ pub struct Faults {
     pub drop_after_events: Option<u32>,
     pub stall: Option<bool>,
     pub latency_ms: Option<u64>,
+    pub event_delay_ms: Option<u64>,
     pub clear: Option<bool>,
 }
 
@@ -144,12 +147,16 @@ impl Simulator {
         if faults.clear == Some(true) {
             shared.refuse = None;
             shared.latency = Duration::ZERO;
+            shared.event_delay = Duration::ZERO;
         }
         if let Some(refuse) = faults.refuse {
             shared.refuse = (refuse.count > 0).then_some((refuse.status, refuse.count));
         }
         if let Some(ms) = faults.latency_ms {
             shared.latency = Duration::from_millis(ms);
+        }
+        if let Some(ms) = faults.event_delay_ms {
+            shared.event_delay = Duration::from_millis(ms);
         }
         let mut controls = Vec::new();
         if let Some(close) = faults.close {
@@ -336,7 +343,11 @@ async fn run_session(
                     r.received.push(kind);
                     r.items = items;
                 });
+                let event_delay = sim.lock().event_delay;
                 for event in events {
+                    if !event_delay.is_zero() {
+                        tokio::time::sleep(event_delay).await;
+                    }
                     if out.send(event).await.is_err() {
                         return;
                     }
