@@ -9,15 +9,18 @@
 //! socket stays open: client events are buffered, `link::connect` reconnects through retry +
 //! breaker, `memory` restores the conversation, then the buffer is flushed in order.
 
+mod calls;
 pub mod events;
+mod lifecycle;
 mod link;
 pub mod memory;
 mod rate;
+mod reconnect;
 pub mod tools;
 
 use crate::admission::Ticket;
 use crate::gateway::Gateway;
-use crate::metrics::{Count, Fault};
+use crate::metrics::Count;
 use crate::upstream::{Flavour, UpstreamSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use events::ClientEvent;
@@ -32,7 +35,6 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
-use tools::SEARCH_TOOL;
 
 /// Frames queued for one client before the session waits for it.
 const CLIENT_QUEUE: usize = 256;
@@ -511,230 +513,5 @@ impl Session {
             }
             _ => false,
         }
-    }
-
-    // ---- tool calls ----------------------------------------------------------------------
-
-    fn on_function_call(&mut self, call: events::FunctionCall) {
-        if call.name != SEARCH_TOOL || !self.handled_calls.insert(call.call_id.clone()) {
-            return; // the client's own tool (it answers), or already being answered
-        }
-        let response_id = call
-            .response_id
-            .or_else(|| self.active_response.clone())
-            .unwrap_or_default();
-        self.rounds
-            .entry(response_id.clone())
-            .or_default()
-            .outstanding += 1;
-        let query = serde_json::from_str::<Value>(&call.arguments)
-            .ok()
-            .and_then(|args| args.get("query").and_then(Value::as_str).map(str::to_owned));
-        let gateway = self.gateway.clone();
-        let kb_id = self.init.kb_id.clone();
-        let results = self.tool_tx.clone();
-        tokio::spawn(async move {
-            let output = match query {
-                Some(query) => crate::rag::answer(&gateway, &kb_id, &query).await,
-                None => "Invalid search arguments: expected {\"query\": \"...\"}.".to_string(),
-            };
-            let _ = results.send(ToolResult {
-                call_id: call.call_id,
-                response_id,
-                output,
-            });
-        });
-    }
-
-    async fn on_tool_result(&mut self, result: ToolResult) -> Flow {
-        let item = json!({
-            "type": "conversation.item.create",
-            "item": { "type": "function_call_output", "call_id": result.call_id, "output": result.output },
-        });
-        if let Flow::Reconnect(why) = self.send_upstream_value(item).await {
-            return Flow::Reconnect(why);
-        }
-        if let Some(round) = self.rounds.get_mut(&result.response_id) {
-            round.outstanding = round.outstanding.saturating_sub(1);
-        }
-        self.maybe_continue_response(result.response_id).await
-    }
-
-    /// All of a response's tool calls answered and the response over: let the model go on.
-    async fn maybe_continue_response(&mut self, response_id: String) -> Flow {
-        let ready = self
-            .rounds
-            .get(&response_id)
-            .is_some_and(|r| r.response_done && r.outstanding == 0);
-        if !ready {
-            return Flow::Continue;
-        }
-        self.rounds.remove(&response_id);
-        self.send_upstream_value(json!({ "type": "response.create" }))
-            .await
-    }
-
-    // ---- limits and shutdown -------------------------------------------------------------
-
-    /// A client read failed: an oversized message gets its error and close 1009.
-    async fn on_client_error(&mut self, error: axum::Error) -> Flow {
-        tracing::debug!("client read failed: {error}");
-        let too_large = error
-            .into_inner()
-            .downcast::<tokio_tungstenite::tungstenite::Error>()
-            .is_ok_and(|e| matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_)));
-        if too_large {
-            let limit = self.gateway.config.limits.max_message_bytes;
-            tracing::warn!("[WS] client message over {limit} bytes; closing 1009");
-            self.to_client_value(events::error(
-                "message_too_large",
-                format!("A client message exceeded {limit} bytes (MAX_MESSAGE_BYTES)."),
-            ))
-            .await;
-            self.to_client(Message::Close(Some(CloseFrame {
-                code: 1009,
-                reason: "message_too_large".into(),
-            })))
-            .await;
-        }
-        Flow::End
-    }
-
-    async fn on_idle(&mut self) -> Flow {
-        let idle = self.gateway.config.limits.idle_timeout;
-        tracing::info!("[WS] closing a session idle for {}s", idle.as_secs_f64());
-        self.to_client_value(events::error(
-            "idle_timeout",
-            format!(
-                "No client event for {}s (IDLE_TIMEOUT); closing.",
-                idle.as_secs_f64()
-            ),
-        ))
-        .await;
-        self.to_client(Message::Close(Some(CloseFrame {
-            code: 1000,
-            reason: "idle_timeout".into(),
-        })))
-        .await;
-        Flow::End
-    }
-
-    /// Shutdown began: finish now, or once the streaming response is done (within the grace).
-    async fn begin_drain(&mut self) -> Flow {
-        self.drain_deadline = Some(Instant::now() + self.gateway.config.limits.shutdown_grace);
-        if self.active_response.is_none() {
-            return self.finish_drain().await;
-        }
-        Flow::Continue
-    }
-
-    async fn finish_drain(&mut self) -> Flow {
-        let notice = json!({ "type": "voxgate.shutdown", "reason": "The gateway is shutting down; reconnect to continue." });
-        self.to_client_value(notice).await;
-        self.to_client(Message::Close(Some(CloseFrame {
-            code: 1001,
-            reason: "shutdown".into(),
-        })))
-        .await;
-        Flow::End
-    }
-
-    // ---- keepalive -----------------------------------------------------------------------
-
-    async fn ping(&mut self) -> Flow {
-        let due = Instant::now() + self.gateway.config.pong_timeout;
-        if self.client_pong_due.is_none() {
-            self.client_pong_due = Some(due);
-            if let Flow::End = self
-                .to_client(Message::Ping(axum::body::Bytes::from_static(b"voxgate")))
-                .await
-            {
-                return Flow::End;
-            }
-        }
-        if self.upstream.is_some() && self.upstream_pong_due.is_none() {
-            self.upstream_pong_due = Some(due);
-            return self
-                .send_upstream(UpMessage::Ping(b"voxgate".to_vec().into()))
-                .await;
-        }
-        Flow::Continue
-    }
-
-    fn on_pong_overdue(&mut self) -> Flow {
-        let now = Instant::now();
-        if self.client_pong_due.is_some_and(|due| due <= now) {
-            tracing::warn!("[WS] client missed its pong; ending the session");
-            return Flow::End;
-        }
-        if self.upstream_pong_due.is_some_and(|due| due <= now) {
-            return Flow::Reconnect("no pong within PONG_TIMEOUT".into());
-        }
-        Flow::Continue
-    }
-
-    // ---- reconnect -----------------------------------------------------------------------
-
-    async fn begin_reconnect(&mut self, why: &str) -> Reconnect {
-        self.upstream = None;
-        self.upstream_pong_due = None;
-        let metrics = &self.gateway.metrics;
-        tracing::warn!("[WS] Azure disconnected: {why}");
-        metrics.fault(Fault::AzureDisconnected);
-        if let Some(response) = self.active_response.take() {
-            metrics.fault(Fault::UpstreamInterrupted);
-            self.rounds.remove(&response);
-            self.to_client_value(events::error(
-                "upstream_interrupted",
-                format!("The upstream connection dropped while response {response} was streaming; it will not complete. Send response.create to ask again."),
-            ))
-            .await;
-        }
-        if self.gateway.config.notify_reconnect {
-            self.to_client_value(events::upstream_notice(
-                "voxgate.upstream.reconnecting",
-                json!({ "reason": why }),
-            ))
-            .await;
-        }
-        tracing::info!("[WS] Attempting to reconnect to Azure...");
-        let gateway = self.gateway.clone();
-        let flavour = self.init.flavour;
-        Box::pin(async move { link::connect(&gateway, flavour).await })
-    }
-
-    async fn on_reconnected(&mut self, socket: UpstreamSocket) -> Flow {
-        tracing::info!("[WS] Reconnected to Azure");
-        self.gateway.metrics.count(Count::AzureReconnections);
-        self.upstream = Some(socket);
-        let (restore, ids) = self.memory.restore_events();
-        self.echo_ids = ids.into_iter().collect();
-        self.echo_session_updated = true;
-        let restored_items = self.echo_ids.len();
-        for event in restore {
-            if let flow @ Flow::Reconnect(_) =
-                self.send_upstream(UpMessage::text(event.to_string())).await
-            {
-                return flow;
-            }
-        }
-        let replayed = self.buffer.len();
-        self.buffer_overflowed = false;
-        while let Some(pending) = self.buffer.pop_front() {
-            match self.forward_client(pending).await {
-                Flow::Continue => {}
-                other => return other,
-            }
-        }
-        if self.gateway.config.notify_reconnect {
-            let notice = json!({ "restored_items": restored_items, "replayed_events": replayed });
-            return self
-                .to_client_value(events::upstream_notice(
-                    "voxgate.upstream.reconnected",
-                    notice,
-                ))
-                .await;
-        }
-        Flow::Continue
     }
 }

@@ -1,0 +1,106 @@
+//! A session's limits and life: oversized messages, idle clients, keepalive pings and their
+//! pongs, and the drain when the gateway shuts down.
+
+use super::events;
+use super::{Flow, Session};
+use axum::extract::ws::{CloseFrame, Message};
+use serde_json::json;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message as UpMessage;
+
+impl Session {
+    /// A client read failed: an oversized message gets its error and close 1009.
+    pub(super) async fn on_client_error(&mut self, error: axum::Error) -> Flow {
+        tracing::debug!("client read failed: {error}");
+        let too_large = error
+            .into_inner()
+            .downcast::<tokio_tungstenite::tungstenite::Error>()
+            .is_ok_and(|e| matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_)));
+        if too_large {
+            let limit = self.gateway.config.limits.max_message_bytes;
+            tracing::warn!("[WS] client message over {limit} bytes; closing 1009");
+            self.to_client_value(events::error(
+                "message_too_large",
+                format!("A client message exceeded {limit} bytes (MAX_MESSAGE_BYTES)."),
+            ))
+            .await;
+            self.to_client(Message::Close(Some(CloseFrame {
+                code: 1009,
+                reason: "message_too_large".into(),
+            })))
+            .await;
+        }
+        Flow::End
+    }
+
+    pub(super) async fn on_idle(&mut self) -> Flow {
+        let idle = self.gateway.config.limits.idle_timeout;
+        tracing::info!("[WS] closing a session idle for {}s", idle.as_secs_f64());
+        self.to_client_value(events::error(
+            "idle_timeout",
+            format!(
+                "No client event for {}s (IDLE_TIMEOUT); closing.",
+                idle.as_secs_f64()
+            ),
+        ))
+        .await;
+        self.to_client(Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "idle_timeout".into(),
+        })))
+        .await;
+        Flow::End
+    }
+
+    /// Shutdown began: finish now, or once the streaming response is done (within the grace).
+    pub(super) async fn begin_drain(&mut self) -> Flow {
+        self.drain_deadline = Some(Instant::now() + self.gateway.config.limits.shutdown_grace);
+        if self.active_response.is_none() {
+            return self.finish_drain().await;
+        }
+        Flow::Continue
+    }
+
+    pub(super) async fn finish_drain(&mut self) -> Flow {
+        let notice = json!({ "type": "voxgate.shutdown", "reason": "The gateway is shutting down; reconnect to continue." });
+        self.to_client_value(notice).await;
+        self.to_client(Message::Close(Some(CloseFrame {
+            code: 1001,
+            reason: "shutdown".into(),
+        })))
+        .await;
+        Flow::End
+    }
+
+    pub(super) async fn ping(&mut self) -> Flow {
+        let due = Instant::now() + self.gateway.config.pong_timeout;
+        if self.client_pong_due.is_none() {
+            self.client_pong_due = Some(due);
+            if let Flow::End = self
+                .to_client(Message::Ping(axum::body::Bytes::from_static(b"voxgate")))
+                .await
+            {
+                return Flow::End;
+            }
+        }
+        if self.upstream.is_some() && self.upstream_pong_due.is_none() {
+            self.upstream_pong_due = Some(due);
+            return self
+                .send_upstream(UpMessage::Ping(b"voxgate".to_vec().into()))
+                .await;
+        }
+        Flow::Continue
+    }
+
+    pub(super) fn on_pong_overdue(&mut self) -> Flow {
+        let now = Instant::now();
+        if self.client_pong_due.is_some_and(|due| due <= now) {
+            tracing::warn!("[WS] client missed its pong; ending the session");
+            return Flow::End;
+        }
+        if self.upstream_pong_due.is_some_and(|due| due <= now) {
+            return Flow::Reconnect("no pong within PONG_TIMEOUT".into());
+        }
+        Flow::Continue
+    }
+}
