@@ -106,6 +106,18 @@ impl Gateway {
         }
     }
 
+    /// `/health.upstream`: what sessions connect to (never a credential or a query string).
+    pub fn upstream_json(&self) -> serde_json::Value {
+        match &self.target {
+            Target::Fixed(endpoint) => {
+                serde_json::json!({ "kind": "fixed", "endpoint": endpoint.display() })
+            }
+            Target::Simulator(addr, _) => {
+                serde_json::json!({ "kind": "simulator", "endpoint": format!("ws://{addr}"), "faults": format!("http://{addr}/_sim/faults") })
+            }
+        }
+    }
+
     /// The policy deciding retry delays.
     pub fn backoff_policy(&self) -> Arc<dyn BackoffPolicy> {
         self.backoff.clone()

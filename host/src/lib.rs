@@ -12,6 +12,7 @@ pub mod config;
 pub mod gateway;
 pub mod kb;
 pub mod limits;
+pub mod loadtest;
 pub mod metrics;
 pub mod plugins;
 pub mod rag;

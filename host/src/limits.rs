@@ -1,6 +1,15 @@
 //! Process limits: raise the open-file limit so the gateway can hold many sessions (each holds
 //! two sockets), and say how many it can hold.
 
+/// This process's resident memory, bytes (Linux; `None` elsewhere).
+pub fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
+
 /// Raise `RLIMIT_NOFILE` to its hard limit; logs how many sessions that allows.
 pub fn raise_open_files() -> u64 {
     #[cfg(unix)]

@@ -12,6 +12,7 @@ use axum::extract::{ConnectInfo, OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -31,6 +32,13 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .with_state(gateway)
 }
 
+/// Realtime traffic is many small frames: send each at once (no Nagle delay).
+pub fn no_delay(stream: &mut tokio::net::TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!("cannot set TCP_NODELAY: {error}");
+    }
+}
+
 /// Serve until `shutdown` resolves.
 pub async fn serve(
     gateway: Arc<Gateway>,
@@ -38,7 +46,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(gateway).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
+    axum::serve(listener.tap_io(no_delay), app)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -228,6 +236,8 @@ pub fn health_json(gateway: &Gateway) -> Value {
         "metrics": gateway.metrics.health_json(),
         "uptime_seconds": (gateway.uptime_seconds() * 10.0).round() / 10.0,
         "active_sessions": gateway.metrics.active_sessions(),
+        "memory_rss_bytes": crate::limits::rss_bytes(),
+        "upstream": gateway.upstream_json(),
         "plugins": gateway.plugins_json(),
     })
 }

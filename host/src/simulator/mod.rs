@@ -21,6 +21,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -130,7 +131,7 @@ impl Simulator {
         let addr = listener.local_addr()?;
         let app = simulator.router();
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
+            if let Err(error) = axum::serve(listener.tap_io(crate::server::no_delay), app).await {
                 tracing::error!("simulator stopped: {error}");
             }
         });
