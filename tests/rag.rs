@@ -95,6 +95,10 @@ async fn a_question_is_answered_from_the_sample_knowledge_base() {
             .unwrap()
             > 0.0
     );
+    let rag_init = health["metrics"]["avg_latencies"]["rag_init"]
+        .as_f64()
+        .unwrap();
+    assert!(rag_init > 0.0, "the index build was timed: {health}");
 }
 
 #[tokio::test]

@@ -54,6 +54,8 @@ pub struct HostState {
     table: ResourceTable,
     pub cap: MemoryCap,
     pub knowledge: Option<Arc<KnowledgeBases>>,
+    /// When the plugin last asked for a knowledge base's chunks (it is building an index).
+    pub index_started: Option<std::time::Instant>,
 }
 
 impl WasiView for HostState {
@@ -105,6 +107,7 @@ impl HostState {
                 hit: false,
             },
             knowledge,
+            index_started: None,
         }
     }
 

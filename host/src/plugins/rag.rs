@@ -4,6 +4,7 @@
 use super::engine::{HostState, LogLevel};
 use super::slot::{CallFault, Kind, Slot};
 use crate::kb::KbError;
+use crate::metrics::Latency;
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
@@ -50,6 +51,7 @@ impl knowledge::Host for HostState {
             .as_ref()
             .ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
         let snapshot = kbs.load(&kb_id).map_err(kb_error)?;
+        self.index_started = Some(std::time::Instant::now());
         Ok(snapshot
             .chunks
             .iter()
@@ -128,13 +130,26 @@ pub fn search(
     query: &str,
     top_k: u32,
 ) -> Result<Vec<Hit>, SearchError> {
-    let answer = slot
+    let (answer, index_build) = slot
         .call(|bindings, store| {
-            bindings
-                .voxgate_plugins_search()
-                .call_search(store, kb_id, query, top_k)
+            let answer =
+                bindings
+                    .voxgate_plugins_search()
+                    .call_search(&mut *store, kb_id, query, top_k)?;
+            // The plugin fetched the chunks during this call: it (re)built its index.
+            Ok((
+                answer,
+                store.data_mut().index_started.take().map(|at| at.elapsed()),
+            ))
         })
         .map_err(SearchError::Fault)?;
+    if let Some(took) = index_build {
+        slot.metrics().observe(Latency::RagInit, took.as_secs_f64());
+        tracing::info!(
+            "[RAG] index of '{kb_id}' built in {:.1} ms",
+            took.as_secs_f64() * 1e3
+        );
+    }
     match answer {
         Ok(hits) => {
             if hits.len() > top_k as usize || hits.iter().any(|h| !h.score.is_finite()) {

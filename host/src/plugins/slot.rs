@@ -132,6 +132,10 @@ impl<K: Kind> Slot<K> {
         })
     }
 
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
