@@ -69,6 +69,8 @@ fn admit(
         ticket,
         ws.max_message_size(limit)
             .max_frame_size(limit)
+            .read_buffer_size(crate::upstream::READ_BUFFER)
+            .write_buffer_size(0)
             .protocols(["realtime"]),
     ))
 }

@@ -131,7 +131,11 @@ pub async fn session(
     let mut outcome = Outcome::default();
     let connect = tokio::time::timeout(
         Duration::from_secs(30),
-        tokio_tungstenite::connect_async_with_config(session_url(options), None, true),
+        tokio_tungstenite::connect_async_with_config(
+            session_url(options),
+            Some(crate::upstream::socket_config()),
+            true,
+        ),
     );
     let mut socket = match connect.await {
         Ok(Ok((socket, _))) => socket,

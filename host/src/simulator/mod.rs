@@ -228,7 +228,9 @@ async fn upgrade(
         }
     }
     let ws = match ws {
-        Ok(ws) => ws,
+        Ok(ws) => ws
+            .read_buffer_size(crate::upstream::READ_BUFFER)
+            .write_buffer_size(0),
         Err(rejection) => return rejection.into_response(),
     };
     let n = sim.ids.fetch_add(1, Ordering::Relaxed) + 1;

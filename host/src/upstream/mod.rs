@@ -49,6 +49,17 @@ impl ConnectError {
     }
 }
 
+/// Per-socket buffers. Tungstenite's defaults (128 KiB to read, 128 KiB before a write is
+/// flushed) would cost ~0.5 MiB per session (two sockets); Realtime frames are small and must
+/// go out at once, so read in 8 KiB steps and write every frame immediately.
+pub const READ_BUFFER: usize = 8 * 1024;
+
+pub fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+}
+
 /// Open one WebSocket to `endpoint` within `timeout`, with the gateway's credentials.
 pub async fn connect(
     endpoint: &Endpoint,
@@ -69,7 +80,8 @@ pub async fn connect(
     if endpoint.flavour() == Flavour::Preview && endpoint.is_openai() {
         headers.insert("OpenAI-Beta", HeaderValue::from_static("realtime=v1"));
     }
-    let attempt = tokio_tungstenite::connect_async_with_config(request, None, true);
+    let attempt =
+        tokio_tungstenite::connect_async_with_config(request, Some(socket_config()), true);
     match tokio::time::timeout(timeout, attempt).await {
         Err(_) => Err(ConnectError::Timeout(timeout)),
         Ok(Ok((socket, _response))) => Ok(socket),
