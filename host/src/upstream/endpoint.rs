@@ -154,12 +154,9 @@ impl Endpoint {
 
     /// Where logs may say we connect: scheme, host and path, never the query (it may carry a key).
     pub fn display(&self) -> String {
-        format!(
-            "{}://{}{}",
-            self.url.scheme(),
-            self.url.host_str().unwrap_or(""),
-            self.url.path()
-        )
+        let port = self.url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let host = self.url.host_str().unwrap_or("");
+        format!("{}://{host}{port}{}", self.url.scheme(), self.url.path())
     }
 
     /// The headers that carry the gateway's credentials.
@@ -245,5 +242,7 @@ mod tests {
     fn display_hides_the_query() {
         let e = Endpoint::custom("wss://h.example/v1/realtime?key=secret", None).unwrap();
         assert_eq!(e.display(), "wss://h.example/v1/realtime");
+        let e = Endpoint::custom("ws://127.0.0.1:9000/v1/realtime", None).unwrap();
+        assert_eq!(e.display(), "ws://127.0.0.1:9000/v1/realtime");
     }
 }
