@@ -74,6 +74,8 @@ struct Stats {
     calls: AtomicU64,
     faults: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// The hash of the last file refused: the watcher may see one bad write several times.
+    last_refused: Mutex<Option<String>>,
 }
 
 pub struct Slot<K: Kind> {
@@ -195,38 +197,62 @@ impl<K: Kind> Slot<K> {
     /// Load the file in the slot's path if it differs from the live version.
     pub fn reload(&self) -> Result<Reloaded, String> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = std::fs::read(&self.path)
-            .map_err(|e| format!("cannot read {}: {e}", self.path.display()))
-            .and_then(|bytes| {
-                if self
-                    .live
-                    .load()
-                    .as_ref()
-                    .is_some_and(|v| v.sha256 == sha256_hex(&bytes))
-                {
-                    return Ok(None);
-                }
-                self.prepare(&bytes, self.path.display().to_string())
-                    .map(Some)
-            });
-        match outcome {
-            Ok(None) => Ok(Reloaded::Unchanged),
-            Ok(Some(version)) => Ok(self.install(version)),
-            Err(error) => {
-                self.metrics.fault(Fault::PluginReloadFailed);
-                tracing::error!(
-                    "[PLUGIN {}] reload of {} refused, the current version keeps serving: {error}",
-                    K::SLOT,
-                    self.path.display()
-                );
-                *self
-                    .stats
-                    .last_error
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
-                Err(error)
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                return Err(self.refuse(format!("cannot read {}: {e}", self.path.display()), None));
             }
+        };
+        let sha256 = sha256_hex(&bytes);
+        if self
+            .live
+            .load()
+            .as_ref()
+            .is_some_and(|v| v.sha256 == sha256)
+        {
+            return Ok(Reloaded::Unchanged);
         }
+        if self
+            .stats
+            .last_refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            == Some(sha256.as_str())
+        {
+            // Already refused and reported; say so again without counting it twice.
+            let error = self
+                .stats
+                .last_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            return Err(error.unwrap_or_else(|| "this file was refused before".into()));
+        }
+        match self.prepare(&bytes, self.path.display().to_string()) {
+            Ok(version) => Ok(self.install(version)),
+            Err(error) => Err(self.refuse(error, Some(sha256))),
+        }
+    }
+
+    fn refuse(&self, error: String, sha256: Option<String>) -> String {
+        self.metrics.fault(Fault::PluginReloadFailed);
+        tracing::error!(
+            "[PLUGIN {}] reload of {} refused, the current version keeps serving: {error}",
+            K::SLOT,
+            self.path.display()
+        );
+        *self
+            .stats
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
+        *self
+            .stats
+            .last_refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = sha256;
+        error
     }
 
     /// Make `version` live (atomically); the old one becomes the rollback target.
