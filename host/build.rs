@@ -76,6 +76,15 @@ fn main() {
         let dest = out.join(format!("{name}.wasm"));
         copy_if_changed(&built, &dest);
     }
+    // The default PLUGIN_DIR (target/plugins/slots) follows the build, so `cargo run` always
+    // serves the plugins just built (a running gateway hot-reloads them).
+    let slots = out.join("slots");
+    std::fs::create_dir_all(&slots).expect("create target/plugins/slots");
+    copy_if_changed(
+        &out.join("backoff-exponential.wasm"),
+        &slots.join("backoff.wasm"),
+    );
+    copy_if_changed(&out.join("rag-bm25.wasm"), &slots.join("rag.wasm"));
     println!(
         "cargo:rustc-env=VOXGATE_DEFAULT_BACKOFF_WASM={}",
         out.join("backoff-exponential.wasm").display()

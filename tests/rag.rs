@@ -244,7 +244,7 @@ async fn a_rag_plugin_swapped_during_a_session_serves_the_next_search() {
     assert!(
         ask(&mut client, "What is the default port?")
             .await
-            .contains("[faq.txt#0]")
+            .contains("[faq.md#0]")
     );
     reload_rag(&gw, "test-rag-fail").await;
     assert_eq!(
@@ -255,7 +255,7 @@ async fn a_rag_plugin_swapped_during_a_session_serves_the_next_search() {
     assert!(
         ask(&mut client, "What is the default port?")
             .await
-            .contains("[faq.txt#0]")
+            .contains("[faq.md#0]")
     );
     assert_eq!(
         gw.health().await["metrics"]["counters"]["ws_connections"],

@@ -369,7 +369,7 @@ pub struct ServeArgs {
     #[arg(long, env = "RECONNECT_BUFFER_EVENTS", value_name = "RECONNECT_BUFFER_EVENTS", default_value = "1024", value_parser = parse_positive)]
     pub reconnect_buffer_events: u32,
 
-    /// Directory holding the plugin slots `backoff.wasm` and `rag.wasm` (missing ones are seeded with the built-in defaults).
+    /// Directory holding the plugin slots `backoff.wasm` and `rag.wasm` (the build fills the default one; missing files are seeded with the built-in defaults).
     #[arg(
         long,
         env = "PLUGIN_DIR",
