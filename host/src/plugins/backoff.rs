@@ -13,13 +13,14 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
-mod bindings {
+pub(super) mod bindings {
     wasmtime::component::bindgen!({ world: "backoff-policy", path: "../wit" });
 }
 
 use bindings::exports::voxgate::plugins::backoff as wit;
 use bindings::voxgate::plugins::log;
 
+/// The `log` import, shared by both worlds (the RAG bindings reuse this interface).
 impl log::Host for HostState {
     fn write(&mut self, level: log::Level, message: String) {
         let level = match level {
@@ -112,29 +113,30 @@ fn to_wit(ctx: &RetryContext) -> wit::RetryContext {
 /// One decision from the plugin (blocking; the caller runs it on a blocking thread).
 pub fn decide(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
     let wit_ctx = to_wit(ctx);
-    let decision = slot.call(|bindings, store| {
+    slot.call(|bindings, store| {
         bindings
             .voxgate_plugins_backoff()
             .call_next_delay(store, wit_ctx)
-    })?;
-    Ok(match decision {
-        wit::Decision::RetryAfterMs(ms) => Decision::RetryAfter(Duration::from_millis(ms)),
-        wit::Decision::GiveUp => Decision::GiveUp,
     })
+    .map(from_wit)
 }
 
 /// The same decision on a fresh instance (benchmarks: the cost of not reusing instances).
 pub fn decide_fresh(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
     let wit_ctx = to_wit(ctx);
-    let decision = slot.call_fresh(|bindings, store| {
+    slot.call_fresh(|bindings, store| {
         bindings
             .voxgate_plugins_backoff()
             .call_next_delay(store, wit_ctx)
-    })?;
-    Ok(match decision {
+    })
+    .map(from_wit)
+}
+
+fn from_wit(decision: wit::Decision) -> Decision {
+    match decision {
         wit::Decision::RetryAfterMs(ms) => Decision::RetryAfter(Duration::from_millis(ms)),
         wit::Decision::GiveUp => Decision::GiveUp,
-    })
+    }
 }
 
 /// The retry executor's policy backed by the backoff slot.

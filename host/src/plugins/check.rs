@@ -135,18 +135,25 @@ pub fn check(file: &Path) -> Report {
     report
 }
 
+/// A slot serving `bytes`, through the same validation a reload does.
+fn loaded<K: Kind>(
+    bytes: &[u8],
+    dir: &Path,
+    limits: SlotLimits,
+    knowledge: Option<Arc<KnowledgeBases>>,
+) -> Result<Slot<K>, String> {
+    let slot = Slot::<K>::new(dir, limits, None, knowledge, Arc::new(Metrics::new()))
+        .map_err(|e| format!("{e:#}"))?;
+    slot.install(slot.prepare(bytes, "check".into())?);
+    Ok(slot)
+}
+
 fn probe_backoff(bytes: &[u8], dir: &Path, report: &mut Report) {
     let limits = Config::default().backoff_limits;
-    let slot = match Slot::<Backoff>::new(dir, limits, None, None, Arc::new(Metrics::new())) {
+    let slot = match loaded::<Backoff>(bytes, dir, limits, None) {
         Ok(slot) => slot,
-        Err(e) => return report.problems.push(format!("{e:#}")),
+        Err(problem) => return report.problems.push(problem),
     };
-    match slot.prepare(bytes, "check".into()) {
-        Ok(version) => {
-            slot.install(version);
-        }
-        Err(e) => return report.problems.push(e),
-    }
     let classes = [
         ErrorClass::Timeout,
         ErrorClass::Refused,
@@ -206,17 +213,10 @@ fn probe_rag(bytes: &[u8], dir: &Path, report: &mut Report) {
         deadline: Duration::from_secs(5),
         ..Config::default().rag_limits
     };
-    let slot = match Slot::<Rag>::new(dir, limits, None, Some(knowledge), Arc::new(Metrics::new()))
-    {
+    let slot = match loaded::<Rag>(bytes, dir, limits, Some(knowledge)) {
         Ok(slot) => slot,
-        Err(e) => return report.problems.push(format!("{e:#}")),
+        Err(problem) => return report.problems.push(problem),
     };
-    match slot.prepare(bytes, "check".into()) {
-        Ok(version) => {
-            slot.install(version);
-        }
-        Err(e) => return report.problems.push(e),
-    }
     match rag::search(&slot, "probe", "circuit breaker", 2) {
         Ok(hits) if hits.first().is_some_and(|h| h.chunk_id == "breakers.md#0") => {
             report.probes.push(format!("search 'circuit breaker' → {} hit(s), best breakers.md#0", hits.len()));

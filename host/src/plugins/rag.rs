@@ -1,7 +1,7 @@
 //! The `rag-search` world on the host side: bindings, the slot kind with the read-only
 //! `knowledge` import (chunks served by the host's `kb` module), and `search`.
 
-use super::engine::{HostState, LogLevel};
+use super::engine::HostState;
 use super::slot::{CallFault, Kind, Slot};
 use crate::kb::KbError;
 use crate::metrics::Latency;
@@ -9,23 +9,15 @@ use wasmtime::Store;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
 mod bindings {
-    wasmtime::component::bindgen!({ world: "rag-search", path: "../wit" });
+    wasmtime::component::bindgen!({
+        world: "rag-search",
+        path: "../wit",
+        with: { "voxgate:plugins/log": crate::plugins::backoff::bindings::voxgate::plugins::log },
+    });
 }
 
 use bindings::exports::voxgate::plugins::search as wit;
-use bindings::voxgate::plugins::{knowledge, log};
-
-impl log::Host for HostState {
-    fn write(&mut self, level: log::Level, message: String) {
-        let level = match level {
-            log::Level::Debug => LogLevel::Debug,
-            log::Level::Info => LogLevel::Info,
-            log::Level::Warn => LogLevel::Warn,
-            log::Level::Error => LogLevel::Error,
-        };
-        self.log(level, &message);
-    }
-}
+use bindings::voxgate::plugins::knowledge;
 
 fn kb_error(error: KbError) -> knowledge::KbError {
     match error {
