@@ -186,10 +186,7 @@ async fn upstream_key_is_injected_and_never_reaches_the_client() {
 
 #[tokio::test]
 async fn client_credentials_are_not_forwarded_upstream() {
-    let sim = Sim::start().await;
-    let mut config = test_config();
-    config.upstream = sim.upstream("/v1/realtime", None);
-    let gw = TestGateway::start(config).await;
+    let (sim, gw) = gateway_on_sim(test_config()).await;
     let mut client = Client::connect_with(
         &gw.url("/v1/realtime"),
         &[
@@ -235,10 +232,7 @@ async fn client_session_update_is_merged_and_gateway_tool_survives() {
 
 #[tokio::test]
 async fn client_tool_calls_pass_through_to_the_client() {
-    let sim = Sim::start().await;
-    let mut config = test_config();
-    config.upstream = sim.upstream("/v1/realtime", None);
-    let gw = TestGateway::start(config).await;
+    let (sim, gw) = gateway_on_sim(test_config()).await;
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
     client.recv_type("session.created").await;
     client

@@ -200,10 +200,7 @@ async fn idle_sessions_are_closed() {
 /// session goes on, and none of them reaches the upstream.
 #[tokio::test]
 async fn malformed_client_frames_are_answered_and_never_forwarded() {
-    let sim = Sim::start().await;
-    let mut config = test_config();
-    config.upstream = sim.upstream("/v1/realtime", None);
-    let gw = TestGateway::start(config).await;
+    let (sim, gw) = gateway_on_sim(test_config()).await;
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
     client.recv_type("session.created").await;
     let bad: &[(&str, &str)] = &[
@@ -292,10 +289,7 @@ async fn malformed_client_frames_are_answered_and_never_forwarded() {
 
 #[tokio::test]
 async fn unknown_well_formed_events_pass_through() {
-    let sim = Sim::start().await;
-    let mut config = test_config();
-    config.upstream = sim.upstream("/v1/realtime", None);
-    let gw = TestGateway::start(config).await;
+    let (sim, gw) = gateway_on_sim(test_config()).await;
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
     client.recv_type("session.created").await;
     client

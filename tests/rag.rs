@@ -103,10 +103,7 @@ async fn a_question_is_answered_from_the_sample_knowledge_base() {
 
 #[tokio::test]
 async fn several_calls_in_one_response_are_all_answered_before_the_model_goes_on() {
-    let sim = Sim::start().await;
-    let mut config = test_config();
-    config.upstream = sim.upstream("/v1/realtime", None);
-    let gw = TestGateway::start(config).await;
+    let (sim, gw) = gateway_on_sim(test_config()).await;
     let mut client = text_client(&gw, "/v1/realtime").await;
     let answer = ask(
         &mut client,

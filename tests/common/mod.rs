@@ -131,13 +131,26 @@ impl Sim {
     }
 
     pub async fn sessions(&self) -> Vec<Value> {
-        reqwest::get(format!("http://{}/_sim/sessions", self.addr))
-            .await
-            .expect("sessions request")
-            .json()
-            .await
-            .expect("sessions json")
+        serde_json::from_value(get_json(&format!("http://{}/_sim/sessions", self.addr)).await)
+            .expect("sessions")
     }
+}
+
+/// GET a JSON document.
+pub async fn get_json(url: &str) -> Value {
+    reqwest::get(url)
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+/// A standalone simulator and a gateway whose upstream it is (GA path, no key).
+pub async fn gateway_on_sim(mut config: Config) -> (Sim, TestGateway) {
+    let sim = Sim::start().await;
+    config.upstream = sim.upstream("/v1/realtime", None);
+    (sim, TestGateway::start(config).await)
 }
 
 /// A gateway serving on a loopback port.
@@ -168,12 +181,7 @@ impl TestGateway {
     }
 
     pub async fn health(&self) -> Value {
-        reqwest::get(format!("http://{}/health", self.addr))
-            .await
-            .expect("health request")
-            .json()
-            .await
-            .expect("health json")
+        get_json(&format!("http://{}/health", self.addr)).await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
