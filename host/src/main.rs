@@ -1,6 +1,7 @@
 //! The `voxgate` command: serve (default) | simulate | plugin check | kb | loadtest.
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use voxgate::config::ServeArgs;
@@ -191,6 +192,14 @@ fn main() -> ExitCode {
 fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`voxgate kb list | head`): not an error of ours.
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
@@ -244,32 +253,38 @@ async fn simulate(host: &str, port: u16) -> anyhow::Result<()> {
 }
 
 fn plugin_check(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let report = voxgate::plugins::check::check(file);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        println!("file:    {}", report.file);
-        println!("sha256:  {}", report.sha256);
-        println!("world:   {}", report.world.as_deref().unwrap_or("(none)"));
-        println!("imports:");
+        writeln!(out, "file:    {}", report.file)?;
+        writeln!(out, "sha256:  {}", report.sha256)?;
+        writeln!(
+            out,
+            "world:   {}",
+            report.world.as_deref().unwrap_or("(none)")
+        )?;
+        writeln!(out, "imports:")?;
         for import in &report.imports {
-            println!("  {import}");
+            writeln!(out, "  {import}")?;
         }
-        println!("probes:");
+        writeln!(out, "probes:")?;
         for probe in &report.probes {
-            println!("  {probe}");
+            writeln!(out, "  {probe}")?;
         }
         for problem in &report.problems {
-            println!("problem: {problem}");
+            writeln!(out, "problem: {problem}")?;
         }
-        println!(
+        writeln!(
+            out,
             "{}",
             if report.passed() {
                 "OK: ready to ship"
             } else {
                 "FAILED"
             }
-        );
+        )?;
     }
     if report.passed() {
         Ok(())
@@ -297,14 +312,15 @@ fn rag_slot(
 }
 
 fn kb(command: KbCommand) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     match command {
         KbCommand::List { dirs } => {
             let knowledge = voxgate::kb::KnowledgeBases::new(dirs.kb_dir.clone());
-            println!("{:<32} {:>9} {:>7}", "KB", "DOCUMENTS", "CHUNKS");
+            writeln!(out, "{:<32} {:>9} {:>7}", "KB", "DOCUMENTS", "CHUNKS")?;
             for (id, loaded) in knowledge.list() {
                 match loaded {
-                    Ok(kb) => println!("{id:<32} {:>9} {:>7}", kb.documents, kb.chunks.len()),
-                    Err(error) => println!("{id:<32} error: {error}"),
+                    Ok(kb) => writeln!(out, "{id:<32} {:>9} {:>7}", kb.documents, kb.chunks.len())?,
+                    Err(error) => writeln!(out, "{id:<32} error: {error}")?,
                 }
             }
             Ok(())
@@ -322,9 +338,9 @@ fn kb(command: KbCommand) -> anyhow::Result<()> {
             let hits =
                 voxgate::plugins::rag::search(&plugins.rag, &kb_id, &query, top_k.clamp(1, 100))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&hits)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&hits)?)?;
             } else if hits.is_empty() {
-                println!("no hits");
+                writeln!(out, "no hits")?;
             } else {
                 for (rank, hit) in hits.iter().enumerate() {
                     let preview: String = hit
@@ -333,13 +349,14 @@ fn kb(command: KbCommand) -> anyhow::Result<()> {
                         .take(100)
                         .collect::<String>()
                         .replace('\n', " ");
-                    println!(
+                    writeln!(
+                        out,
                         "{:>2}. {:>7.3}  {}  ({})\n             {preview}",
                         rank + 1,
                         hit.score,
                         hit.chunk_id,
                         hit.title
-                    );
+                    )?;
                 }
             }
             Ok(())
@@ -426,7 +443,11 @@ async fn loadtest(args: LoadtestArgs) -> anyhow::Result<()> {
                 "throughput": ratio(report.events_per_second, direct.events_per_second),
             });
         }
-        println!("{}", serde_json::to_string(&value)?);
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string(&value)?
+        )?;
     }
     if report.failed > 0 {
         anyhow::bail!(
