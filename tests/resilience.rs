@@ -26,7 +26,7 @@ async fn breaker(gw: &TestGateway) -> String {
 async fn scenario_1_outage_opens_the_breaker_then_half_open_then_closed() {
     let sim = Sim::start().await;
     let mut config = config_for(&sim);
-    config.azure_breaker.timeout = Duration::from_millis(400);
+    config.azure_breaker.timeout = Duration::from_millis(1500);
     let gw = TestGateway::start(config).await;
     sim.faults(json!({"refuse": {"status": 503, "count": 1000}}))
         .await;
@@ -278,7 +278,7 @@ async fn outage_buffer_overflow_is_told_to_the_client() {
 async fn scenario_4_fifty_sessions_share_one_breaker_through_an_outage() {
     let sim = Sim::start().await;
     let mut config = config_for(&sim);
-    config.azure_breaker.timeout = Duration::from_millis(500);
+    config.azure_breaker.timeout = Duration::from_millis(2000);
     let gw = TestGateway::start(config).await;
     let mut clients = Vec::new();
     for _ in 0..50 {
