@@ -386,3 +386,78 @@ async fn health_shows_each_slot() {
         }
     }
 }
+
+/// The ways a slot file gets replaced in production, each picked up by the watcher:
+/// delete-then-create, and a Kubernetes ConfigMap volume's `..data` symlink swap.
+#[tokio::test]
+async fn the_watcher_follows_delete_then_create_and_configmap_swaps() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    // A ConfigMap volume: versioned directories, `..data` pointing at the live one, and the
+    // visible files as symlinks through `..data`.
+    let first = dir.join("..2026_11_29_a");
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::write(
+        first.join("backoff.wasm"),
+        std::fs::read(built("backoff-exponential")).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        first.join("rag.wasm"),
+        std::fs::read(built("rag-bm25")).unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("..2026_11_29_a", dir.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/backoff.wasm", dir.join("backoff.wasm")).unwrap();
+    std::os::unix::fs::symlink("..data/rag.wasm", dir.join("rag.wasm")).unwrap();
+    let mut config = test_config();
+    config.plugin_dir = dir.clone();
+    config.plugin_cache_dir = Some(tempfile::tempdir().unwrap().keep());
+    let gw = TestGateway::start(config).await;
+    let backoff_sha = || async {
+        gw.health().await["plugins"]["backoff"]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(backoff_sha().await, sha("backoff-exponential"));
+
+    // The kubelet's update: a new directory, a temporary link, renamed over `..data`.
+    let second = dir.join("..2026_11_29_b");
+    std::fs::create_dir_all(&second).unwrap();
+    std::fs::write(
+        second.join("backoff.wasm"),
+        std::fs::read(built("test-backoff-fixed")).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        second.join("rag.wasm"),
+        std::fs::read(built("rag-bm25")).unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("..2026_11_29_b", dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    eventually("the ConfigMap swap is loaded", || async {
+        backoff_sha().await == sha("test-backoff-fixed")
+    })
+    .await;
+
+    // Delete, then create the file again (an editor, or `rm && cp`).
+    std::fs::remove_file(dir.join("backoff.wasm")).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    std::fs::write(
+        dir.join("backoff.wasm"),
+        std::fs::read(built("backoff-decorrelated-jitter")).unwrap(),
+    )
+    .unwrap();
+    eventually("the re-created file is loaded", || async {
+        backoff_sha().await == sha("backoff-decorrelated-jitter")
+    })
+    .await;
+    let health = gw.health().await;
+    assert_eq!(health["plugins"]["backoff"]["reloads"], 2);
+    assert_eq!(
+        health["plugins"]["rag"]["last_error"],
+        Value::Null,
+        "an unchanged rag.wasm is not reloaded"
+    );
+}
