@@ -12,6 +12,7 @@
 //! (delay before each event sent, so responses stream slowly), `{"clear": true}`.
 
 mod conversation;
+mod response;
 
 pub use conversation::Conversation;
 
