@@ -3,7 +3,7 @@
 
 use super::events;
 use super::{Flow, Session};
-use axum::extract::ws::{CloseFrame, Message};
+use axum::extract::ws::Message;
 use serde_json::json;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
@@ -24,11 +24,7 @@ impl Session {
                 format!("A client message exceeded {limit} bytes (MAX_MESSAGE_BYTES)."),
             ))
             .await;
-            self.to_client(Message::Close(Some(CloseFrame {
-                code: 1009,
-                reason: "message_too_large".into(),
-            })))
-            .await;
+            return self.close_client(1009, "message_too_large").await;
         }
         Flow::End
     }
@@ -44,12 +40,7 @@ impl Session {
             ),
         ))
         .await;
-        self.to_client(Message::Close(Some(CloseFrame {
-            code: 1000,
-            reason: "idle_timeout".into(),
-        })))
-        .await;
-        Flow::End
+        self.close_client(1000, "idle_timeout").await
     }
 
     /// Shutdown began: finish now, or once the streaming response is done (within the grace).
@@ -64,12 +55,7 @@ impl Session {
     pub(super) async fn finish_drain(&mut self) -> Flow {
         let notice = json!({ "type": "voxgate.shutdown", "reason": "The gateway is shutting down; reconnect to continue." });
         self.to_client_value(notice).await;
-        self.to_client(Message::Close(Some(CloseFrame {
-            code: 1001,
-            reason: "shutdown".into(),
-        })))
-        .await;
-        Flow::End
+        self.close_client(1001, "shutdown").await
     }
 
     pub(super) async fn ping(&mut self) -> Flow {

@@ -287,11 +287,17 @@ impl Session {
         if self.init.seed_protocol {
             self.to_client_value(json!({ "error": message })).await;
         }
+        self.close_client(1011, code).await;
+    }
+
+    /// Send the client a close frame; the session ends.
+    async fn close_client(&self, code: u16, reason: &str) -> Flow {
         let frame = CloseFrame {
-            code: 1011,
-            reason: code.into(),
+            code,
+            reason: reason.into(),
         };
         self.to_client(Message::Close(Some(frame))).await;
+        Flow::End
     }
 
     // ---- from the client -----------------------------------------------------------------
