@@ -22,7 +22,7 @@ fn slot(dir: &Path, cache: bool) -> Arc<Slot<Backoff>> {
     let cache = cache.then(|| dir.join(".cache"));
     let slot = Slot::<Backoff>::new(
         dir,
-        Config::default().backoff_limits,
+        Config::default().plugins.backoff,
         cache,
         None,
         Arc::new(Metrics::new()),
@@ -88,7 +88,7 @@ fn reload(c: &mut Criterion) {
     group.bench_function("compile_validate_smoke_uncached", |b| {
         let uncached = Slot::<Backoff>::new(
             dir.path(),
-            Config::default().backoff_limits,
+            Config::default().plugins.backoff,
             None,
             None,
             Arc::new(Metrics::new()),

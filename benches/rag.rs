@@ -105,9 +105,9 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let docs = corpus(size, dir.path());
         let knowledge = Arc::new(KnowledgeBases::new(dir.path().to_path_buf()));
-        let limits = voxgate::config::SlotLimits {
+        let limits = voxgate::plugins::SlotLimits {
             deadline: Duration::from_secs(30),
-            ..Config::default().rag_limits
+            ..Config::default().plugins.rag
         };
         let slot = Slot::<Rag>::new(
             dir.path(),

@@ -9,9 +9,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use voxgate::config::SlotLimits;
 use voxgate::kb::KnowledgeBases;
 use voxgate::metrics::Metrics;
+use voxgate::plugins::SlotLimits;
 use voxgate::plugins::rag::{self, Rag};
 use voxgate::plugins::slot::Slot;
 

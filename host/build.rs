@@ -1,6 +1,7 @@
-//! Builds every plugin crate under `plugins/` (and `plugins/testing/`) to a WebAssembly
-//! component at `target/plugins/<crate-name>.wasm`, so `cargo run` / `cargo test` need no
-//! manual step. Installs the `wasm32-wasip2` target with rustup when it is missing.
+//! Builds the plugin crates directly under `plugins/` (the shipped ones, not the deliberately
+//! misbehaving ones in `plugins/testing/`, which the tests build when they need them) to
+//! WebAssembly components at `target/plugins/<crate-name>.wasm`, so `cargo run` / `cargo test`
+//! need no manual step. Installs the `wasm32-wasip2` target with rustup when it is missing.
 //! The default plugins are embedded in the binary (`VOXGATE_DEFAULT_*_WASM`).
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,6 @@ fn main() {
         .parent()
         .expect("host/ lives in the workspace")
         .to_path_buf();
-    println!("cargo:rerun-if-changed={}", root.join("plugins").display());
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
@@ -25,6 +25,10 @@ fn main() {
         None => root.join("target"),
     };
     let crates = plugin_crates(&root.join("plugins"));
+    for (_, dir) in &crates {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    let crates: Vec<String> = crates.into_iter().map(|(name, _)| name).collect();
     if crates.is_empty() {
         panic!(
             "no plugin crates found under {}",
@@ -96,22 +100,20 @@ fn main() {
     println!("cargo:rustc-env=VOXGATE_PLUGIN_BUILD_DIR={}", out.display());
 }
 
-/// Package names of the crates directly under `plugins/` and `plugins/testing/`.
-fn plugin_crates(plugins: &Path) -> Vec<String> {
-    let mut names = Vec::new();
-    for dir in [plugins.to_path_buf(), plugins.join("testing")] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut found: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter_map(|entry| std::fs::read_to_string(entry.path().join("Cargo.toml")).ok())
-            .filter_map(|manifest| package_name(&manifest))
-            .collect();
-        found.sort();
-        names.extend(found);
-    }
-    names
+/// Package names and directories of the crates directly under `plugins/`.
+fn plugin_crates(plugins: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(plugins) else {
+        return Vec::new();
+    };
+    let mut crates: Vec<(String, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let manifest = std::fs::read_to_string(entry.path().join("Cargo.toml")).ok()?;
+            Some((package_name(&manifest)?, entry.path()))
+        })
+        .collect();
+    crates.sort();
+    crates
 }
 
 fn package_name(manifest: &str) -> Option<String> {

@@ -1,11 +1,11 @@
 //! Gateway core over real loopback sockets: the seed `/ws` protocol, the drop-in Realtime
 //! paths, session configuration, errors reaching the client, isolation between sessions.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::json;
 use std::time::Duration;
+use support::*;
 
 #[tokio::test]
 async fn ws_text_conversation_end_to_end() {
@@ -120,7 +120,7 @@ async fn refused_handshake(status: u16, code: &str) {
     let sim = Sim::start().await;
     let mut config = test_config();
     config.upstream = sim.upstream("/v1/realtime", Some("sk-test"));
-    config.azure_breaker.failure_threshold = 100; // this test is about the error, not the breaker
+    config.upstream_breaker = breaker(100, Duration::from_secs(60)); // this test is about the error, not the breaker
     let gw = TestGateway::start(config).await;
     sim.faults(json!({"refuse": {"status": status, "count": 100}}))
         .await;

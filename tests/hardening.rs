@@ -2,15 +2,15 @@
 //! rate limits, idle sessions, hostile client frames, and a scan of everything a client and
 //! the logs saw for the upstream key.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::json;
 use std::time::Duration;
+use support::*;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use voxgate::config::Secret;
+use voxgate::secret::Secret;
 
 const TOKEN: &str = "client-token-0123456789";
 
@@ -320,7 +320,7 @@ async fn the_upstream_key_appears_nowhere() {
     let mut config = test_config();
     config.upstream = sim.upstream("/openai/realtime", Some(KEY));
     config.admin_token = Some(Secret::new("admin-token-for-scan"));
-    config.azure_breaker.failure_threshold = 1000;
+    config.upstream_breaker = breaker(1000, Duration::from_secs(60));
     let gw = TestGateway::start(config).await;
     let mut seen = String::new();
     // A conversation with a tool call, a reconnect, a refused handshake, bad frames.
@@ -352,7 +352,7 @@ async fn the_upstream_key_appears_nowhere() {
         .await
         .unwrap();
     seen.push_str(&admin);
-    seen.push_str(&format!("{:?}", gw.gateway.config));
+    seen.push_str(&format!("{:?}", gw.gateway.config()));
     seen.push_str(&logs());
     assert!(
         logs().contains("[WS] Reconnected to Azure"),

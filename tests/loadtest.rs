@@ -1,11 +1,11 @@
 //! `voxgate loadtest` briefly against an in-test gateway and simulator: the report's counts
 //! (not its speed).
 
-mod common;
+mod support;
 
-use common::*;
 use std::time::Duration;
-use voxgate::loadtest::{Mode, Options, run};
+use support::*;
+use voxgate_loadtest::{Mode, Options, run};
 
 fn options(gw: &TestGateway, mode: Mode, path: &str) -> Options {
     let mut options = Options::new("voxgate-docs", mode, &format!("ws://{}", gw.addr));

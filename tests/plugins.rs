@@ -1,154 +1,26 @@
-//! The plugin platform: containment of untrusted components (traps, loops, memory, sandbox),
-//! validation of bad files, and hot swaps under open sessions — through the real slots, the
-//! real watcher and the real admin routes.
+//! Plugins in a running gateway: hot swaps under open sessions, refused files, misbehaving
+//! policies while sessions talk, the admin routes and the watcher — through the real watcher
+//! and the real admin routes.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
-use voxgate::config::SlotLimits;
-use voxgate::metrics::Metrics;
-use voxgate::plugins::backoff::{self, Backoff, probe_context};
-use voxgate::plugins::slot::{CallFault, Slot};
-use voxgate::resilience::{Decision, ErrorClass};
+use support::*;
 
 fn built(name: &str) -> PathBuf {
-    Path::new(voxgate::plugins::BUILD_DIR).join(format!("{name}.wasm"))
+    plugin_file(name)
 }
-
-fn backoff_slot(plugin: &str, deadline: Duration, memory_mib: usize) -> Slot<Backoff> {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let limits = SlotLimits {
-        deadline,
-        memory_bytes: memory_mib << 20,
-    };
-    let slot = Slot::<Backoff>::new(&dir, limits, None, None, Arc::new(Metrics::new())).unwrap();
-    let bytes = std::fs::read(built(plugin)).unwrap();
-    let version = slot.prepare(&bytes, plugin.into()).unwrap();
-    slot.install(version);
-    slot
-}
-
-#[test]
-fn default_policy_gives_the_seed_delays() {
-    let slot = backoff_slot("backoff-exponential", Duration::from_millis(10), 16);
-    let delays: Vec<Decision> = (1..=5)
-        .map(|n| backoff::decide(&slot, &probe_context(n, ErrorClass::Timeout)).unwrap())
-        .collect();
-    let secs: Vec<u64> = delays
-        .iter()
-        .map(|d| match d {
-            Decision::RetryAfter(d) => d.as_secs(),
-            Decision::GiveUp => 999,
-        })
-        .collect();
-    assert_eq!(secs, [1, 2, 4, 8, 10]);
-}
-
-#[test]
-fn a_trapping_plugin_fails_one_call_and_the_next_works_on_a_fresh_instance() {
-    let slot = backoff_slot("test-backoff-trap", Duration::from_millis(50), 16);
-    for _ in 0..3 {
-        match backoff::decide(&slot, &probe_context(2, ErrorClass::Other)) {
-            Err(CallFault::Trap(message)) => assert!(!message.is_empty()),
-            other => panic!("expected a trap, got {other:?}"),
-        }
-    }
-    assert_eq!(slot.health_json()["faults"], 3);
-    // Attempt 1 still answers: a trapped store was thrown away, a fresh instance serves.
-    assert!(backoff::decide(&slot, &probe_context(1, ErrorClass::Other)).is_ok());
-}
-
-#[test]
-fn a_looping_plugin_is_stopped_near_its_deadline() {
-    let slot = backoff_slot("test-backoff-loop", Duration::from_millis(50), 16);
-    let started = std::time::Instant::now();
-    assert_eq!(
-        backoff::decide(&slot, &probe_context(2, ErrorClass::Other)),
-        Err(CallFault::Timeout)
-    );
-    // Generous bound: the point is that it ends at all, not how fast this machine is.
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "stopped after {:?}",
-        started.elapsed()
-    );
-}
-
-#[test]
-fn an_allocating_plugin_hits_its_memory_cap() {
-    let slot = backoff_slot("test-backoff-oom", Duration::from_secs(5), 16);
-    assert_eq!(
-        backoff::decide(&slot, &probe_context(2, ErrorClass::Other)),
-        Err(CallFault::Oom)
-    );
-}
-
-#[test]
-fn a_plugin_sees_no_files_environment_arguments_or_real_clock() {
-    let slot = backoff_slot("test-backoff-sneaky", Duration::from_secs(1), 16);
-    let decision = backoff::decide(&slot, &probe_context(1, ErrorClass::Other)).unwrap();
-    // 1000 + bitmask of what it could reach: exactly 1000 means everything was denied.
-    assert_eq!(decision, Decision::RetryAfter(Duration::from_millis(1000)));
-}
-
-#[test]
-fn bad_files_are_refused_with_a_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let slot = Slot::<Backoff>::new(
-        dir.path(),
-        voxgate::Config::default().backoff_limits,
-        None,
-        None,
-        Arc::new(Metrics::new()),
-    )
-    .unwrap();
-    let garbage = slot
-        .prepare(b"\0asm garbage that is not a component", "garbage".into())
-        .err()
-        .unwrap();
-    assert!(
-        garbage.contains("not a valid WebAssembly component"),
-        "{garbage}"
-    );
-    let wrong = std::fs::read(built("rag-bm25")).unwrap();
-    let wrong = slot.prepare(&wrong, "rag".into()).err().unwrap();
-    assert!(wrong.contains("backoff-policy"), "{wrong}");
-}
-
-#[test]
-fn plugin_check_reports_worlds_imports_and_problems() {
-    for (plugin, world) in [
-        ("backoff-exponential", "backoff-policy"),
-        ("backoff-decorrelated-jitter", "backoff-policy"),
-        ("rag-bm25", "rag-search"),
-    ] {
-        let report = voxgate::plugins::check::check(&built(plugin));
-        assert!(report.passed(), "{plugin}: {report:?}");
-        assert_eq!(report.world.as_deref(), Some(world));
-    }
-    let trap = voxgate::plugins::check::check(&built("test-backoff-trap"));
-    assert!(!trap.passed());
-    assert!(trap.problems.iter().any(|p| p.contains("trap")), "{trap:?}");
-    let rag_fail = voxgate::plugins::check::check(&built("test-rag-fail"));
-    assert!(!rag_fail.passed(), "{rag_fail:?}");
-    let garbage = voxgate::plugins::check::check(Path::new("Cargo.toml"));
-    assert!(!garbage.passed());
-}
-
-// ---- through a running gateway --------------------------------------------------------
 
 const ADMIN: &str = "test-admin-token";
 
 async fn gateway_with(sim: &Sim) -> TestGateway {
     let mut config = test_config();
     config.upstream = sim.upstream("/v1/realtime", None);
-    config.admin_token = Some(voxgate::config::Secret::new(ADMIN));
-    config.azure_breaker.failure_threshold = 1000;
-    config.retry.max_delay = Duration::from_secs(1);
+    config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
+    config.upstream_breaker = breaker(1000, Duration::from_secs(60));
+    config.retry = retry(3, Duration::from_millis(10), Duration::from_secs(1));
     TestGateway::start(config).await
 }
 
@@ -173,7 +45,7 @@ async fn admin(gw: &TestGateway, method: &str, path: &str, token: Option<&str>) 
 fn install(gw: &TestGateway, slot: &str, plugin: &str) {
     let bytes = std::fs::read(built(plugin)).unwrap();
     voxgate::plugins::write_atomically(
-        &gw.gateway.config.plugin_dir.join(format!("{slot}.wasm")),
+        &gw.gateway.config().plugins.dir.join(format!("{slot}.wasm")),
         &bytes,
     )
     .unwrap();
@@ -240,7 +112,7 @@ async fn invalid_files_leave_the_current_version_serving() {
     client.recv_type("session.created").await;
     client.text_only().await;
     let good = sha("backoff-exponential");
-    let path = gw.gateway.config.plugin_dir.join("backoff.wasm");
+    let path = gw.gateway.config().plugins.dir.join("backoff.wasm");
     for (bytes, says) in [
         (
             b"garbage bytes".to_vec(),
@@ -278,9 +150,9 @@ async fn two_retries_under(plugin: &str, deadline: Duration) -> (TestGateway, Si
     let sim = Sim::start().await;
     let mut config = test_config();
     config.upstream = sim.upstream("/v1/realtime", None);
-    config.admin_token = Some(voxgate::config::Secret::new(ADMIN));
-    config.azure_breaker.failure_threshold = 1000;
-    config.backoff_limits.deadline = deadline;
+    config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
+    config.upstream_breaker = breaker(1000, Duration::from_secs(60));
+    config.plugins.backoff.deadline = deadline;
     let gw = TestGateway::start(config).await;
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
     client.recv_type("session.created").await;
@@ -410,8 +282,8 @@ async fn the_watcher_follows_delete_then_create_and_configmap_swaps() {
     std::os::unix::fs::symlink("..data/backoff.wasm", dir.join("backoff.wasm")).unwrap();
     std::os::unix::fs::symlink("..data/rag.wasm", dir.join("rag.wasm")).unwrap();
     let mut config = test_config();
-    config.plugin_dir = dir.clone();
-    config.plugin_cache_dir = Some(tempfile::tempdir().unwrap().keep());
+    config.plugins.dir = dir.clone();
+    config.plugins.cache_dir = Some(tempfile::tempdir().unwrap().keep());
     let gw = TestGateway::start(config).await;
     let backoff_sha = || async {
         gw.health().await["plugins"]["backoff"]["sha256"]

@@ -2,12 +2,12 @@
 //! bases (isolation, edits on disk), plugin swaps mid-session, and seed scenario 3 (search
 //! failure → retries → fallback → the rag breaker opens, fails fast, recovers).
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
+use support::*;
 use voxgate::Config;
 
 const ADMIN: &str = "rag-admin";
@@ -54,12 +54,12 @@ fn kb_dir_with(kbs: &[(&str, &[(&str, &str)])]) -> PathBuf {
 }
 
 fn built(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(voxgate::plugins::BUILD_DIR).join(format!("{name}.wasm"))).unwrap()
+    std::fs::read(plugin_file(name)).unwrap()
 }
 
 async fn reload_rag(gw: &TestGateway, plugin: &str) {
     voxgate::plugins::write_atomically(
-        &gw.gateway.config.plugin_dir.join("rag.wasm"),
+        &gw.gateway.config().plugins.dir.join("rag.wasm"),
         &built(plugin),
     )
     .unwrap();
@@ -228,14 +228,14 @@ async fn a_document_edited_during_a_session_is_seen_by_the_next_search() {
 
 fn config_with_admin() -> Config {
     let mut config = test_config();
-    config.admin_token = Some(voxgate::config::Secret::new(ADMIN));
+    config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
     config
 }
 
 #[tokio::test]
 async fn a_rag_plugin_swapped_during_a_session_serves_the_next_search() {
     let mut config = config_with_admin();
-    config.rag_breaker.failure_threshold = 100; // about the swap, not the breaker
+    config.rag_breaker = breaker(100, Duration::from_secs(30)); // about the swap, not the breaker
     let gw = TestGateway::start(config).await;
     let mut client = text_client(&gw, "/v1/realtime").await;
     assert!(
@@ -263,7 +263,7 @@ async fn a_rag_plugin_swapped_during_a_session_serves_the_next_search() {
 #[tokio::test]
 async fn scenario_3_rag_failure_retries_falls_back_opens_the_breaker_and_recovers() {
     let mut config = config_with_admin();
-    config.rag_breaker.timeout = Duration::from_millis(2000); // long enough that a loaded CI machine reads "open" before it turns half_open
+    config.rag_breaker = breaker(3, Duration::from_millis(2000)); // long enough that a loaded CI machine reads "open" before it turns half_open
     let gw = TestGateway::start(config).await;
     let mut client = text_client(&gw, "/v1/realtime").await;
     reload_rag(&gw, "test-rag-fail").await;

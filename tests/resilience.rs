@@ -2,11 +2,11 @@
 //! (1) upstream outage and the azure breaker, (2) network interruptions that keep the
 //! conversation, (4) many sessions through one outage. Scenario 3 lives in tests/rag.rs.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
+use support::*;
 use voxgate::Config;
 
 fn config_for(sim: &Sim) -> Config {
@@ -15,7 +15,7 @@ fn config_for(sim: &Sim) -> Config {
     config
 }
 
-async fn breaker(gw: &TestGateway) -> String {
+async fn breaker_state(gw: &TestGateway) -> String {
     gw.health().await["circuit_breakers"]["azure"]
         .as_str()
         .unwrap()
@@ -26,7 +26,7 @@ async fn breaker(gw: &TestGateway) -> String {
 async fn scenario_1_outage_opens_the_breaker_then_half_open_then_closed() {
     let sim = Sim::start().await;
     let mut config = config_for(&sim);
-    config.azure_breaker.timeout = Duration::from_millis(1500);
+    config.upstream_breaker = breaker(5, Duration::from_millis(1500));
     let gw = TestGateway::start(config).await;
     sim.faults(json!({"refuse": {"status": 503, "count": 1000}}))
         .await;
@@ -58,13 +58,13 @@ async fn scenario_1_outage_opens_the_breaker_then_half_open_then_closed() {
 
     // With no traffic, the timeout alone moves it to half_open.
     eventually("azure breaker half_open", || async {
-        breaker(&gw).await == "half_open"
+        breaker_state(&gw).await == "half_open"
     })
     .await;
     sim.faults(json!({"clear": true})).await;
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
     client.recv_type("session.created").await;
-    assert_eq!(breaker(&gw).await, "closed");
+    assert_eq!(breaker_state(&gw).await, "closed");
     assert_eq!(gw.health().await["status"], "healthy");
     let metrics = gw.get("/metrics").await.text().await.unwrap();
     assert!(
@@ -251,8 +251,7 @@ async fn outage_buffer_overflow_is_told_to_the_client() {
     let sim = Sim::start().await;
     let mut config = config_for(&sim);
     config.reconnect_buffer_events = 2;
-    config.retry.base_delay = Duration::from_millis(300);
-    config.retry.max_delay = Duration::from_millis(300);
+    config.retry = retry(3, Duration::from_millis(300), Duration::from_millis(300));
     let gw = TestGateway::start(config).await;
     let mut client = talking_client(&gw).await;
     sim.faults(json!({"refuse": {"status": 503, "count": 1}}))
@@ -278,7 +277,7 @@ async fn outage_buffer_overflow_is_told_to_the_client() {
 async fn scenario_4_fifty_sessions_share_one_breaker_through_an_outage() {
     let sim = Sim::start().await;
     let mut config = config_for(&sim);
-    config.azure_breaker.timeout = Duration::from_millis(2000);
+    config.upstream_breaker = breaker(5, Duration::from_millis(2000));
     let gw = TestGateway::start(config).await;
     let mut clients = Vec::new();
     for _ in 0..50 {
@@ -326,10 +325,13 @@ async fn scenario_4_fifty_sessions_share_one_breaker_through_an_outage() {
     assert!(circuit_open > 0);
     // And it recovers for everyone.
     sim.faults(json!({"clear": true})).await;
-    eventually("half_open", || async { breaker(&gw).await == "half_open" }).await;
+    eventually("half_open", || async {
+        breaker_state(&gw).await == "half_open"
+    })
+    .await;
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
     client.recv_type("session.created").await;
-    assert_eq!(breaker(&gw).await, "closed");
+    assert_eq!(breaker_state(&gw).await, "closed");
 }
 
 #[tokio::test]
@@ -372,4 +374,30 @@ async fn upstream_garbage_is_reported_not_fatal() {
     let second = client.recv().await;
     assert_eq!(second["error"]["code"], "upstream_invalid_event");
     client.recv_type("session.created").await;
+}
+
+#[tokio::test]
+async fn each_session_logs_under_its_own_id() {
+    let (sim, gw) = gateway_on_sim(test_config()).await;
+    let mut one = talking_client(&gw).await;
+    let mut two = talking_client(&gw).await;
+    sim.faults(json!({"close": {"code": 1001, "reason": "session_expired"}}))
+        .await;
+    one.recv_type("voxgate.upstream.reconnected").await;
+    two.recv_type("voxgate.upstream.reconnected").await;
+    let logs = logs();
+    // Lines the sessions logged for this outage, each inside its `session{id=… kb=… upstream=…}`.
+    let ids: std::collections::BTreeSet<&str> = logs
+        .lines()
+        .filter(|line| {
+            line.contains("[WS] Azure disconnected: closed by upstream (1001 session_expired)")
+        })
+        .filter_map(|line| {
+            let at = line.find("session{id=")? + "session{id=".len();
+            line[at..].split([' ', '}']).next()
+        })
+        .collect();
+    assert!(ids.len() >= 2, "two sessions, two ids: {ids:?}");
+    assert!(ids.iter().all(|id| id.starts_with("sess_")));
+    assert!(logs.contains("kb=voxgate-docs"), "the kb is a span field");
 }

@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(kb_id) = voxgate::server::parse_init(text)
+    if let Ok(kb_id) = voxgate::http::sockets::parse_init(text)
         && voxgate::kb::valid_id(&kb_id)
     {
         assert!(!kb_id.contains('/') && !kb_id.contains('\\') && !kb_id.starts_with('.'));

@@ -140,6 +140,27 @@ impl Admission {
         bool::from(ok)
     }
 
+    /// The browser origin, checked failing closed: one `Origin` header at most, printable
+    /// ASCII (RFC 6454 serializes origins so), equal byte for byte to an allowed origin when
+    /// `ALLOWED_ORIGINS` is set. Clients that are not browsers send none.
+    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        let mut values = headers.get_all(header::ORIGIN).iter();
+        let origin = match (values.next(), values.next()) {
+            (None, _) => return true,
+            (Some(origin), None) => origin.as_bytes(),
+            (Some(_), Some(_)) => return false,
+        };
+        if !origin.iter().all(|b| b.is_ascii_graphic()) {
+            return false;
+        }
+        self.limits.allowed_origins.is_empty()
+            || self
+                .limits
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed.as_bytes() == origin)
+    }
+
     /// Admit a client, or the response refusing it.
     pub fn admit(
         self: &Arc<Self>,
@@ -147,14 +168,7 @@ impl Admission {
         query_token: Option<&str>,
         ip: IpAddr,
     ) -> Result<Ticket, Refusal> {
-        if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-            && !self.limits.allowed_origins.is_empty()
-            && !self
-                .limits
-                .allowed_origins
-                .iter()
-                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
-        {
+        if !self.origin_allowed(headers) {
             return Err(Refusal::Origin);
         }
         if !self.authorized(headers, query_token) {
@@ -180,7 +194,7 @@ impl Admission {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use crate::secret::Secret;
 
     fn admission(tokens: &[&str]) -> Arc<Admission> {
         Admission::new(ClientLimits {
@@ -203,6 +217,43 @@ mod tests {
             HeaderValue::from_static("realtime, openai-insecure-api-key.0123456789abcdef"),
         );
         assert!(a.admit(&headers, None, ip).is_ok());
+    }
+
+    #[test]
+    fn origins_fail_closed() {
+        let a = Admission::new(ClientLimits {
+            allowed_origins: vec!["https://app.example.com".into()],
+            ..ClientLimits::default()
+        });
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let with = |values: &[&[u8]]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(header::ORIGIN, HeaderValue::from_bytes(v).unwrap());
+            }
+            a.admit(&headers, None, ip).err()
+        };
+        assert_eq!(with(&[]), None, "no Origin: not a browser");
+        assert_eq!(with(&[b"https://app.example.com"]), None);
+        assert_eq!(with(&[b"https://APP.example.com"]), Some(Refusal::Origin));
+        assert_eq!(with(&[b"https://evil.example.net"]), Some(Refusal::Origin));
+        assert_eq!(
+            with(&[b"https://app.example.com", b"https://evil.example.net"]),
+            Some(Refusal::Origin),
+            "a second Origin header is refused, not ignored"
+        );
+        assert_eq!(
+            with(&[b"https://app.example.com\xc3\xa9"]),
+            Some(Refusal::Origin),
+            "non-ASCII"
+        );
+        let open = Admission::new(ClientLimits::default());
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::ORIGIN,
+            HeaderValue::from_bytes(b"https://x\xff").unwrap(),
+        );
+        assert_eq!(open.admit(&headers, None, ip).err(), Some(Refusal::Origin));
     }
 
     #[test]

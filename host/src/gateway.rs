@@ -1,5 +1,7 @@
-//! The process-wide state every session shares: configuration, metrics, the two breakers,
-//! the upstream target, plugin slots and knowledge bases. Nothing per-session lives here.
+//! The composition root: `Gateway::start` builds, once, every handle the gateway runs on — the
+//! upstream (target + its guard), the knowledge search (RAG slot + its guard), the plugin
+//! slots, admission, metrics — and hands each part only the handles it uses: sessions get a
+//! [`SessionContext`], the HTTP layer this `Gateway`. Nothing per-session lives here.
 
 use crate::admission::Admission;
 use crate::config::{Config, UpstreamConfig};
@@ -7,31 +9,35 @@ use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
 use crate::plugins::Plugins;
 use crate::plugins::backoff::PluginPolicy;
-use crate::resilience::{BackoffPolicy, CircuitBreaker};
-use crate::simulator::Simulator;
-use crate::upstream::{Endpoint, Flavour};
-use std::net::SocketAddr;
+use crate::resilience::{
+    BackoffPolicy, BreakerObserver, BreakerSettings, CircuitBreaker, Guard, Operation,
+};
+use crate::session::{SessionContext, SessionSettings};
+use crate::tools::knowledge_search::KnowledgeSearch;
+use crate::upstream::{Target, Upstream};
 use std::sync::Arc;
-
-/// Where sessions connect.
-enum Target {
-    Fixed(Endpoint),
-    /// The embedded simulator: the path follows the client's protocol flavour.
-    Simulator(SocketAddr, Simulator),
-}
+use voxgate_sim::Simulator;
 
 pub struct Gateway {
-    pub config: Arc<Config>,
-    pub metrics: Arc<Metrics>,
-    pub azure: CircuitBreaker,
-    pub rag: CircuitBreaker,
-    pub knowledge: Arc<KnowledgeBases>,
-    pub plugins: Plugins,
-    backoff: Arc<dyn BackoffPolicy>,
-    pub admission: Arc<Admission>,
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    upstream: Arc<Upstream>,
+    search: Arc<KnowledgeSearch>,
+    plugins: Plugins,
+    admission: Arc<Admission>,
+    sessions: Arc<SessionContext>,
     shutdown: tokio::sync::watch::Sender<bool>,
-    target: Target,
+    simulator: Option<(Simulator, std::net::SocketAddr)>,
     started: std::time::Instant,
+}
+
+fn breaker(
+    name: &'static str,
+    settings: BreakerSettings,
+    metrics: &Arc<Metrics>,
+) -> CircuitBreaker {
+    let observer: Arc<dyn BreakerObserver> = metrics.clone();
+    CircuitBreaker::new(name, settings, Some(observer))
 }
 
 impl Gateway {
@@ -40,10 +46,10 @@ impl Gateway {
         // wss:// upstreams use rustls with ring; installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let metrics = Arc::new(Metrics::new());
-        let target = match &config.upstream {
+        let (target, simulator) = match &config.upstream {
             UpstreamConfig::Fixed(endpoint) => {
                 tracing::info!("upstream: {}", endpoint.display());
-                Target::Fixed(endpoint.clone())
+                (Target::Fixed(endpoint.clone()), None)
             }
             UpstreamConfig::Simulator => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -51,92 +57,114 @@ impl Gateway {
                 tracing::info!(
                     "upstream: embedded Realtime simulator on ws://{addr} (no UPSTREAM_URL, Azure or OpenAI settings given)"
                 );
-                Target::Simulator(addr, simulator)
+                (Target::Simulator(addr), Some((simulator, addr)))
             }
         };
         let knowledge = Arc::new(KnowledgeBases::new(config.kb_dir.clone()));
         let plugins = {
-            let (config, metrics, knowledge) = (config.clone(), metrics.clone(), knowledge.clone());
-            tokio::task::spawn_blocking(move || Plugins::start(&config, metrics, knowledge))
+            let (settings, metrics, knowledge) =
+                (config.plugins.clone(), metrics.clone(), knowledge.clone());
+            tokio::task::spawn_blocking(move || Plugins::start(&settings, metrics, knowledge))
                 .await??
         };
-        let backoff: Arc<dyn BackoffPolicy> = Arc::new(PluginPolicy {
+        let policy: Arc<dyn BackoffPolicy> = Arc::new(PluginPolicy {
             slot: plugins.backoff.clone(),
         });
-        Ok(Arc::new(Gateway {
-            knowledge,
-            plugins,
-            backoff,
-            admission: Admission::new(config.limits.clone()),
-            shutdown: tokio::sync::watch::Sender::new(false),
-            azure: CircuitBreaker::new(
-                "azure",
-                config.azure_breaker.clone(),
-                Some(metrics.clone()),
+        let upstream = Arc::new(Upstream::new(
+            target,
+            Guard::new(
+                Operation::UpstreamConnect,
+                config.retry,
+                policy.clone(),
+                // The seed's name for the upstream breaker, in /health and /metrics.
+                breaker("azure", config.upstream_breaker, &metrics),
             ),
-            rag: CircuitBreaker::new("rag", config.rag_breaker.clone(), Some(metrics.clone())),
+            config.upstream_connect_timeout,
+            metrics.clone(),
+        ));
+        let search = Arc::new(KnowledgeSearch::new(
+            plugins.rag.clone(),
+            Guard::new(
+                Operation::RagSearch,
+                config.retry,
+                policy,
+                breaker("rag", config.rag_breaker, &metrics),
+            ),
+            config.kb_dir.clone(),
+            config.max_tool_output_bytes,
+            metrics.clone(),
+        ));
+        let shutdown = tokio::sync::watch::Sender::new(false);
+        let sessions = Arc::new(SessionContext {
+            upstream: upstream.clone(),
+            search: search.clone(),
+            metrics: metrics.clone(),
+            settings: SessionSettings {
+                template: config.session_template.clone(),
+                ping_interval: config.ping_interval,
+                pong_timeout: config.pong_timeout,
+                send_timeout: config.send_timeout,
+                notify_reconnect: config.notify_reconnect,
+                reconnect_buffer_events: config.reconnect_buffer_events,
+                events_per_second: config.limits.events_per_second,
+                idle_timeout: config.limits.idle_timeout,
+                shutdown_grace: config.limits.shutdown_grace,
+                max_message_bytes: config.limits.max_message_bytes,
+            },
+            shutdown: shutdown.subscribe(),
+        });
+        Ok(Arc::new(Gateway {
+            plugins,
+            admission: Admission::new(config.limits.clone()),
+            shutdown,
+            upstream,
+            search,
+            sessions,
             config: Arc::new(config),
             metrics,
-            target,
+            simulator,
             started: std::time::Instant::now(),
         }))
     }
 
-    /// The endpoint a client speaking `flavour` is connected to.
-    pub fn upstream_endpoint(&self, flavour: Flavour) -> Endpoint {
-        match &self.target {
-            Target::Fixed(endpoint) => endpoint.clone(),
-            Target::Simulator(addr, _) => {
-                let path = match flavour {
-                    Flavour::Preview => "/openai/realtime",
-                    Flavour::Ga => "/v1/realtime",
-                };
-                let url = url::Url::parse(&format!("ws://{addr}{path}"))
-                    .expect("a socket address forms a URL");
-                Endpoint::unauthenticated(url)
-            }
-        }
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
-    /// The embedded simulator, when it is the upstream.
-    pub fn simulator(&self) -> Option<(&Simulator, SocketAddr)> {
-        match &self.target {
-            Target::Simulator(addr, simulator) => Some((simulator, *addr)),
-            Target::Fixed(_) => None,
-        }
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
-    /// `/health.upstream`: what sessions connect to (never a credential or a query string).
-    pub fn upstream_json(&self) -> serde_json::Value {
-        match &self.target {
-            Target::Fixed(endpoint) => {
-                serde_json::json!({ "kind": "fixed", "endpoint": endpoint.display() })
-            }
-            Target::Simulator(addr, _) => {
-                serde_json::json!({ "kind": "simulator", "endpoint": format!("ws://{addr}"), "faults": format!("http://{addr}/_sim/faults") })
-            }
-        }
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
     }
 
-    /// The policy deciding retry delays.
-    pub fn backoff_policy(&self) -> Arc<dyn BackoffPolicy> {
-        self.backoff.clone()
+    pub fn knowledge_search(&self) -> &KnowledgeSearch {
+        &self.search
     }
 
-    /// `/health.plugins`.
-    pub fn plugins_json(&self) -> serde_json::Value {
-        self.plugins.health_json()
+    pub fn plugins(&self) -> &Plugins {
+        &self.plugins
+    }
+
+    pub fn admission(&self) -> &Arc<Admission> {
+        &self.admission
+    }
+
+    /// What every session is given.
+    pub fn sessions(&self) -> &Arc<SessionContext> {
+        &self.sessions
+    }
+
+    /// The embedded simulator and its address, when it is the upstream.
+    pub fn simulator(&self) -> Option<(&Simulator, std::net::SocketAddr)> {
+        self.simulator.as_ref().map(|(sim, addr)| (sim, *addr))
     }
 
     /// Ask every session to finish: in-flight responses get `SHUTDOWN_GRACE`, then clients
     /// receive `voxgate.shutdown` and a close 1001.
     pub fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
-    }
-
-    /// Resolves when shutdown has begun.
-    pub fn shutdown_requested(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.shutdown.subscribe()
     }
 
     pub fn uptime_seconds(&self) -> f64 {

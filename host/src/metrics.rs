@@ -3,12 +3,13 @@
 //! Counters and errors use the seed's names; latencies are histograms (so p50/p99 can be read
 //! from Prometheus) whose averages feed `/health`'s `avg_latencies`.
 
-use crate::resilience::BreakerState;
+use crate::resilience::{BreakerObserver, BreakerState};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
 };
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 macro_rules! names {
     ($(#[$meta:meta])* $ty:ident { $($variant:ident => $name:literal),* $(,)? }) => {
@@ -25,22 +26,23 @@ macro_rules! names {
 names!(
     /// Things that happen (`/health` → `metrics.counters`).
     Count {
-        AzureConnections => "azure_connections",
-        AzureReconnections => "azure_reconnections",
+        UpstreamConnections => "azure_connections",
+        UpstreamReconnections => "azure_reconnections",
         RagSearches => "rag_searches",
         WsConnections => "ws_connections",
         WsDisconnects => "ws_disconnects",
         PluginReloads => "plugin_reloads",
         ClientEventsDropped => "client_events_dropped",
+        ToolOutputsTruncated => "tool_outputs_truncated",
     }
 );
 
 names!(
     /// Things that go wrong (`/health` → `metrics.errors`).
     Fault {
-        AzureTimeout => "azure_timeout",
-        AzureConnectionFailed => "azure_connection_failed",
-        AzureDisconnected => "azure_disconnected",
+        UpstreamTimeout => "azure_timeout",
+        UpstreamConnectionFailed => "azure_connection_failed",
+        UpstreamDisconnected => "azure_disconnected",
         RagSearchFailed => "rag_search_failed",
         ClientTimeout => "client_timeout",
         UpstreamInterrupted => "upstream_interrupted",
@@ -48,13 +50,14 @@ names!(
         PluginTimeout => "plugin_timeout",
         PluginOom => "plugin_oom",
         PluginReloadFailed => "plugin_reload_failed",
+        SessionPanicked => "session_panics",
     }
 );
 
 names!(
     /// Timed operations (`/health` → `metrics.avg_latencies`, seconds).
     Latency {
-        AzureConnect => "azure_connect",
+        UpstreamConnect => "azure_connect",
         RagSearch => "rag_search",
         RagInit => "rag_init",
     }
@@ -176,30 +179,15 @@ impl Metrics {
         self.faults[what as usize].get()
     }
 
-    pub fn session_opened(&self) {
+    /// Count a session as open until the returned guard is dropped (however the session
+    /// ends, a panic included), so `active_sessions` cannot drift.
+    pub fn session_opened(self: &Arc<Self>) -> OpenSession {
         self.active_sessions.inc();
-    }
-
-    pub fn session_closed(&self) {
-        self.active_sessions.dec();
+        OpenSession(self.clone())
     }
 
     pub fn active_sessions(&self) -> i64 {
         self.active_sessions.get()
-    }
-
-    pub fn breaker_state(&self, breaker: &str, state: BreakerState) {
-        for s in STATES {
-            self.breaker_state
-                .with_label_values(&[breaker, s.as_str()])
-                .set(i64::from(s == state));
-        }
-    }
-
-    pub fn breaker_transition(&self, breaker: &str, to: BreakerState) {
-        self.breaker_transitions
-            .with_label_values(&[breaker, to.as_str()])
-            .inc();
     }
 
     /// `metrics` of `/health`: `{counters, errors, avg_latencies}` with the seed's names.
@@ -234,5 +222,30 @@ impl Metrics {
             tracing::error!("cannot encode metrics: {error}");
         }
         String::from_utf8_lossy(&buffer).into_owned()
+    }
+}
+
+/// One open session in `active_sessions`; dropping it closes it there.
+#[must_use = "the session counts as open only while this guard lives"]
+pub struct OpenSession(Arc<Metrics>);
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        self.0.active_sessions.dec();
+    }
+}
+
+impl BreakerObserver for Metrics {
+    fn breaker_state(&self, breaker: &'static str, state: BreakerState, transition: bool) {
+        for s in STATES {
+            self.breaker_state
+                .with_label_values(&[breaker, s.as_str()])
+                .set(i64::from(s == state));
+        }
+        if transition {
+            self.breaker_transitions
+                .with_label_values(&[breaker, state.as_str()])
+                .inc();
+        }
     }
 }

@@ -1,65 +1,26 @@
 //! The clap surface of `voxgate serve`: every option as a flag and an environment variable,
-//! parsed and validated into a [`Config`]. Errors name the variable and what is wrong.
+//! with its default from [`defaults`], parsed and validated into a [`Config`]. Errors name the
+//! variable and what is wrong.
 
-use super::{
-    BreakerConfig, ClientLimits, Config, RetryConfig, Secret, SlotLimits, UpstreamConfig,
-    default_session_template, load_session_template,
-};
-use crate::upstream::Endpoint;
+use super::values::{Seconds, parse_bool, parse_mib, parse_positive};
+use super::{ClientLimits, Config, default_session_template, defaults, load_session_template, mib};
+use crate::plugins::{PluginSettings, SlotLimits};
+use crate::resilience::{BreakerSettings, RetrySettings};
+use crate::secret::Secret;
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
 
-fn parse_seconds(raw: &str) -> Result<Duration, String> {
-    let value: f64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{raw}' is not a number of seconds"))?;
-    if !value.is_finite() || value < 0.0 {
-        return Err(format!("'{raw}' must be a non-negative number of seconds"));
-    }
-    if value > 1e9 {
-        return Err(format!("'{raw}' is too large"));
-    }
-    Ok(Duration::from_secs_f64(value))
-}
-
-fn parse_positive(raw: &str) -> Result<u32, String> {
-    match raw.trim().parse::<u32>() {
-        Ok(0) => Err(format!("'{raw}' must be at least 1")),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("'{raw}' is not a whole number ≥ 1")),
-    }
-}
-
-fn parse_bool(raw: &str) -> Result<bool, String> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!("'{raw}' is not true/false")),
-    }
-}
-
-fn parse_mib(raw: &str) -> Result<usize, String> {
-    let mib = parse_positive(raw)?;
-    if mib > 4096 {
-        return Err(format!(
-            "'{raw}' MiB is more than a 32-bit plugin can address (4096)"
-        ));
-    }
-    Ok(mib as usize * 1024 * 1024)
-}
-
 /// Options of `voxgate serve`. Every option can be given as a flag or as the environment
 /// variable named in its help (a `.env` file in the working directory is read too).
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "HOST", value_name = "HOST", default_value = "0.0.0.0")]
+    #[arg(long, env = "HOST", value_name = "HOST", default_value = defaults::HOST)]
     pub host: String,
     /// Port to listen on.
-    #[arg(long, env = "PORT", value_name = "PORT", default_value_t = 8003)]
+    #[arg(long, env = "PORT", value_name = "PORT", default_value_t = defaults::PORT)]
     pub port: u16,
 
     /// Any Realtime-compatible ws:// or wss:// URL to use as the upstream (takes precedence over Azure/OpenAI).
@@ -118,7 +79,7 @@ pub struct ServeArgs {
         long,
         env = "OPENAI_REALTIME_MODEL",
         value_name = "OPENAI_REALTIME_MODEL",
-        default_value = "gpt-realtime"
+        default_value = defaults::OPENAI_REALTIME_MODEL
     )]
     pub openai_realtime_model: String,
 
@@ -127,7 +88,7 @@ pub struct ServeArgs {
         long,
         env = "DEFAULT_KB_ID",
         value_name = "DEFAULT_KB_ID",
-        default_value = "voxgate-docs"
+        default_value = defaults::DEFAULT_KB_ID
     )]
     pub default_kb_id: String,
     /// Directory of knowledge bases (`KB_DIR/<kb_id>/*.md|*.txt`).
@@ -135,7 +96,7 @@ pub struct ServeArgs {
         long,
         env = "KB_DIR",
         value_name = "KB_DIR",
-        default_value = "examples/kb"
+        default_value = defaults::KB_DIR
     )]
     pub kb_dir: PathBuf,
     /// JSON file with the session template (the `session` object of the first `session.update`).
@@ -143,85 +104,88 @@ pub struct ServeArgs {
     pub session_config: Option<PathBuf>,
 
     /// Attempts per operation (upstream connect, RAG search).
-    #[arg(long, env = "MAX_RETRY_ATTEMPTS", value_name = "MAX_RETRY_ATTEMPTS", default_value = "3", value_parser = parse_positive)]
+    #[arg(long, env = "MAX_RETRY_ATTEMPTS", value_name = "MAX_RETRY_ATTEMPTS", default_value_t = defaults::MAX_RETRY_ATTEMPTS, value_parser = parse_positive)]
     pub max_retry_attempts: u32,
     /// Base retry delay, seconds.
-    #[arg(long, env = "RETRY_BASE_DELAY", value_name = "RETRY_BASE_DELAY", default_value = "1.0", value_parser = parse_seconds)]
-    pub retry_base_delay: Duration,
+    #[arg(long, env = "RETRY_BASE_DELAY", value_name = "RETRY_BASE_DELAY", default_value_t = Seconds(defaults::RETRY_BASE_DELAY))]
+    pub retry_base_delay: Seconds,
     /// Largest retry delay, seconds (every delay, even a plugin's, is clamped to it).
-    #[arg(long, env = "RETRY_MAX_DELAY", value_name = "RETRY_MAX_DELAY", default_value = "10.0", value_parser = parse_seconds)]
-    pub retry_max_delay: Duration,
+    #[arg(long, env = "RETRY_MAX_DELAY", value_name = "RETRY_MAX_DELAY", default_value_t = Seconds(defaults::RETRY_MAX_DELAY))]
+    pub retry_max_delay: Seconds,
 
     /// Consecutive upstream failures that open the azure breaker.
-    #[arg(long, env = "AZURE_CIRCUIT_FAILURE_THRESHOLD", value_name = "AZURE_CIRCUIT_FAILURE_THRESHOLD", default_value = "5", value_parser = parse_positive)]
+    #[arg(long, env = "AZURE_CIRCUIT_FAILURE_THRESHOLD", value_name = "AZURE_CIRCUIT_FAILURE_THRESHOLD", default_value_t = defaults::UPSTREAM_CIRCUIT_FAILURE_THRESHOLD, value_parser = parse_positive)]
     pub azure_circuit_failure_threshold: u32,
     /// Seconds the azure breaker stays open before probing.
-    #[arg(long, env = "AZURE_CIRCUIT_TIMEOUT", value_name = "AZURE_CIRCUIT_TIMEOUT", default_value = "60", value_parser = parse_seconds)]
-    pub azure_circuit_timeout: Duration,
+    #[arg(long, env = "AZURE_CIRCUIT_TIMEOUT", value_name = "AZURE_CIRCUIT_TIMEOUT", default_value_t = Seconds(defaults::UPSTREAM_CIRCUIT_TIMEOUT))]
+    pub azure_circuit_timeout: Seconds,
     /// Probe calls the half-open azure breaker admits at once.
-    #[arg(long, env = "AZURE_CIRCUIT_HALF_OPEN_MAX_CALLS", value_name = "AZURE_CIRCUIT_HALF_OPEN_MAX_CALLS", default_value = "1", value_parser = parse_positive)]
+    #[arg(long, env = "AZURE_CIRCUIT_HALF_OPEN_MAX_CALLS", value_name = "AZURE_CIRCUIT_HALF_OPEN_MAX_CALLS", default_value_t = defaults::CIRCUIT_HALF_OPEN_MAX_CALLS, value_parser = parse_positive)]
     pub azure_circuit_half_open_max_calls: u32,
     /// Probe successes that close the azure breaker.
-    #[arg(long, env = "AZURE_CIRCUIT_SUCCESS_THRESHOLD", value_name = "AZURE_CIRCUIT_SUCCESS_THRESHOLD", default_value = "1", value_parser = parse_positive)]
+    #[arg(long, env = "AZURE_CIRCUIT_SUCCESS_THRESHOLD", value_name = "AZURE_CIRCUIT_SUCCESS_THRESHOLD", default_value_t = defaults::CIRCUIT_SUCCESS_THRESHOLD, value_parser = parse_positive)]
     pub azure_circuit_success_threshold: u32,
     /// Consecutive search failures that open the rag breaker.
-    #[arg(long, env = "RAG_CIRCUIT_FAILURE_THRESHOLD", value_name = "RAG_CIRCUIT_FAILURE_THRESHOLD", default_value = "3", value_parser = parse_positive)]
+    #[arg(long, env = "RAG_CIRCUIT_FAILURE_THRESHOLD", value_name = "RAG_CIRCUIT_FAILURE_THRESHOLD", default_value_t = defaults::RAG_CIRCUIT_FAILURE_THRESHOLD, value_parser = parse_positive)]
     pub rag_circuit_failure_threshold: u32,
     /// Seconds the rag breaker stays open before probing.
-    #[arg(long, env = "RAG_CIRCUIT_TIMEOUT", value_name = "RAG_CIRCUIT_TIMEOUT", default_value = "30", value_parser = parse_seconds)]
-    pub rag_circuit_timeout: Duration,
+    #[arg(long, env = "RAG_CIRCUIT_TIMEOUT", value_name = "RAG_CIRCUIT_TIMEOUT", default_value_t = Seconds(defaults::RAG_CIRCUIT_TIMEOUT))]
+    pub rag_circuit_timeout: Seconds,
     /// Probe calls the half-open rag breaker admits at once.
-    #[arg(long, env = "RAG_CIRCUIT_HALF_OPEN_MAX_CALLS", value_name = "RAG_CIRCUIT_HALF_OPEN_MAX_CALLS", default_value = "1", value_parser = parse_positive)]
+    #[arg(long, env = "RAG_CIRCUIT_HALF_OPEN_MAX_CALLS", value_name = "RAG_CIRCUIT_HALF_OPEN_MAX_CALLS", default_value_t = defaults::CIRCUIT_HALF_OPEN_MAX_CALLS, value_parser = parse_positive)]
     pub rag_circuit_half_open_max_calls: u32,
     /// Probe successes that close the rag breaker.
-    #[arg(long, env = "RAG_CIRCUIT_SUCCESS_THRESHOLD", value_name = "RAG_CIRCUIT_SUCCESS_THRESHOLD", default_value = "1", value_parser = parse_positive)]
+    #[arg(long, env = "RAG_CIRCUIT_SUCCESS_THRESHOLD", value_name = "RAG_CIRCUIT_SUCCESS_THRESHOLD", default_value_t = defaults::CIRCUIT_SUCCESS_THRESHOLD, value_parser = parse_positive)]
     pub rag_circuit_success_threshold: u32,
 
     /// Seconds one upstream connection attempt may take.
-    #[arg(long, env = "AZURE_CONNECTION_TIMEOUT", value_name = "AZURE_CONNECTION_TIMEOUT", default_value = "10", value_parser = parse_seconds)]
-    pub azure_connection_timeout: Duration,
+    #[arg(long, env = "AZURE_CONNECTION_TIMEOUT", value_name = "AZURE_CONNECTION_TIMEOUT", default_value_t = Seconds(defaults::UPSTREAM_CONNECTION_TIMEOUT))]
+    pub azure_connection_timeout: Seconds,
     /// Seconds a `/ws` client has to send its first message `{"kb_id": …}`.
-    #[arg(long, env = "CLIENT_INIT_TIMEOUT", value_name = "CLIENT_INIT_TIMEOUT", default_value = "10", value_parser = parse_seconds)]
-    pub client_init_timeout: Duration,
+    #[arg(long, env = "CLIENT_INIT_TIMEOUT", value_name = "CLIENT_INIT_TIMEOUT", default_value_t = Seconds(defaults::CLIENT_INIT_TIMEOUT))]
+    pub client_init_timeout: Seconds,
     /// Seconds between pings on both sockets.
-    #[arg(long, env = "PING_INTERVAL", value_name = "PING_INTERVAL", default_value = "20", value_parser = parse_seconds)]
-    pub ping_interval: Duration,
+    #[arg(long, env = "PING_INTERVAL", value_name = "PING_INTERVAL", default_value_t = Seconds(defaults::PING_INTERVAL))]
+    pub ping_interval: Seconds,
     /// Seconds without a pong after which a socket is considered dead.
-    #[arg(long, env = "PONG_TIMEOUT", value_name = "PONG_TIMEOUT", default_value = "10", value_parser = parse_seconds)]
-    pub pong_timeout: Duration,
+    #[arg(long, env = "PONG_TIMEOUT", value_name = "PONG_TIMEOUT", default_value_t = Seconds(defaults::PONG_TIMEOUT))]
+    pub pong_timeout: Seconds,
     /// Seconds any single send may take.
-    #[arg(long, env = "SEND_TIMEOUT", value_name = "SEND_TIMEOUT", default_value = "5", value_parser = parse_seconds)]
-    pub send_timeout: Duration,
+    #[arg(long, env = "SEND_TIMEOUT", value_name = "SEND_TIMEOUT", default_value_t = Seconds(defaults::SEND_TIMEOUT))]
+    pub send_timeout: Seconds,
     /// Send `voxgate.upstream.reconnecting` / `voxgate.upstream.reconnected` events to clients.
-    #[arg(long, env = "NOTIFY_RECONNECT", value_name = "NOTIFY_RECONNECT", default_value = "true", value_parser = parse_bool)]
+    #[arg(long, env = "NOTIFY_RECONNECT", value_name = "NOTIFY_RECONNECT", default_value_t = defaults::NOTIFY_RECONNECT, value_parser = parse_bool, action = clap::ArgAction::Set)]
     pub notify_reconnect: bool,
     /// Client events buffered while the upstream reconnects (more → error event to the client).
-    #[arg(long, env = "RECONNECT_BUFFER_EVENTS", value_name = "RECONNECT_BUFFER_EVENTS", default_value = "1024", value_parser = parse_positive)]
+    #[arg(long, env = "RECONNECT_BUFFER_EVENTS", value_name = "RECONNECT_BUFFER_EVENTS", default_value_t = defaults::RECONNECT_BUFFER_EVENTS, value_parser = parse_positive)]
     pub reconnect_buffer_events: u32,
+    /// Largest knowledge-search answer sent upstream, bytes (longer ones are cut, with a note the model reads).
+    #[arg(long, env = "MAX_TOOL_OUTPUT_BYTES", value_name = "MAX_TOOL_OUTPUT_BYTES", default_value_t = defaults::MAX_TOOL_OUTPUT_BYTES, value_parser = parse_positive)]
+    pub max_tool_output_bytes: u32,
 
     /// Directory holding the plugin slots `backoff.wasm` and `rag.wasm` (the build fills the default one; missing files are seeded with the built-in defaults).
     #[arg(
         long,
         env = "PLUGIN_DIR",
         value_name = "PLUGIN_DIR",
-        default_value = "target/plugins/slots"
+        default_value = defaults::PLUGIN_DIR
     )]
     pub plugin_dir: PathBuf,
     /// Directory for precompiled plugin artifacts (default: PLUGIN_DIR/.cache).
     #[arg(long, env = "PLUGIN_CACHE_DIR", value_name = "PLUGIN_CACHE_DIR")]
     pub plugin_cache_dir: Option<PathBuf>,
     /// Deadline of one backoff plugin call, seconds.
-    #[arg(long, env = "BACKOFF_PLUGIN_DEADLINE", value_name = "BACKOFF_PLUGIN_DEADLINE", default_value = "0.01", value_parser = parse_seconds)]
-    pub backoff_plugin_deadline: Duration,
+    #[arg(long, env = "BACKOFF_PLUGIN_DEADLINE", value_name = "BACKOFF_PLUGIN_DEADLINE", default_value_t = Seconds(defaults::BACKOFF_PLUGIN_DEADLINE))]
+    pub backoff_plugin_deadline: Seconds,
     /// Memory cap of the backoff plugin, MiB.
-    #[arg(long, env = "BACKOFF_PLUGIN_MEMORY_MIB", value_name = "BACKOFF_PLUGIN_MEMORY_MIB", default_value = "16", value_parser = parse_mib)]
-    pub backoff_plugin_memory_mib: usize,
+    #[arg(long, env = "BACKOFF_PLUGIN_MEMORY_MIB", value_name = "BACKOFF_PLUGIN_MEMORY_MIB", default_value_t = defaults::BACKOFF_PLUGIN_MEMORY_MIB, value_parser = parse_mib)]
+    pub backoff_plugin_memory_mib: u32,
     /// Deadline of one RAG plugin call, seconds.
-    #[arg(long, env = "RAG_PLUGIN_DEADLINE", value_name = "RAG_PLUGIN_DEADLINE", default_value = "2", value_parser = parse_seconds)]
-    pub rag_plugin_deadline: Duration,
+    #[arg(long, env = "RAG_PLUGIN_DEADLINE", value_name = "RAG_PLUGIN_DEADLINE", default_value_t = Seconds(defaults::RAG_PLUGIN_DEADLINE))]
+    pub rag_plugin_deadline: Seconds,
     /// Memory cap of the RAG plugin, MiB.
-    #[arg(long, env = "RAG_PLUGIN_MEMORY_MIB", value_name = "RAG_PLUGIN_MEMORY_MIB", default_value = "256", value_parser = parse_mib)]
-    pub rag_plugin_memory_mib: usize,
+    #[arg(long, env = "RAG_PLUGIN_MEMORY_MIB", value_name = "RAG_PLUGIN_MEMORY_MIB", default_value_t = defaults::RAG_PLUGIN_MEMORY_MIB, value_parser = parse_mib)]
+    pub rag_plugin_memory_mib: u32,
     /// Bearer token for `/admin/*` routes; unset → admin routes are refused.
     #[arg(
         long,
@@ -246,14 +210,14 @@ pub struct ServeArgs {
     #[arg(long, env = "ALLOWED_ORIGINS", value_name = "ALLOWED_ORIGINS")]
     pub allowed_origins: Option<String>,
     /// Largest client message, bytes (over → error event, close 1009).
-    #[arg(long, env = "MAX_MESSAGE_BYTES", value_name = "MAX_MESSAGE_BYTES", default_value = "1048576", value_parser = parse_positive)]
+    #[arg(long, env = "MAX_MESSAGE_BYTES", value_name = "MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES, value_parser = parse_positive)]
     pub max_message_bytes: u32,
     /// Most concurrent sessions (over → 503 before the upgrade); 0 = unlimited.
     #[arg(
         long,
         env = "MAX_SESSIONS",
         value_name = "MAX_SESSIONS",
-        default_value_t = 10_000
+        default_value_t = defaults::MAX_SESSIONS
     )]
     pub max_sessions: u32,
     /// Most concurrent sessions per client IP (over → 429 before the upgrade); 0 = unlimited.
@@ -261,7 +225,7 @@ pub struct ServeArgs {
         long,
         env = "MAX_SESSIONS_PER_IP",
         value_name = "MAX_SESSIONS_PER_IP",
-        default_value_t = 0
+        default_value_t = defaults::MAX_SESSIONS_PER_IP
     )]
     pub max_sessions_per_ip: u32,
     /// Client events per second per session (over → `rate_limited` error, events dropped and counted); 0 = unlimited.
@@ -269,19 +233,42 @@ pub struct ServeArgs {
         long,
         env = "RATE_LIMIT_EVENTS_PER_SECOND",
         value_name = "RATE_LIMIT_EVENTS_PER_SECOND",
-        default_value_t = 500
+        default_value_t = defaults::RATE_LIMIT_EVENTS_PER_SECOND
     )]
     pub rate_limit_events_per_second: u32,
     /// Seconds without a client event after which a session is closed; 0 = never.
-    #[arg(long, env = "IDLE_TIMEOUT", value_name = "IDLE_TIMEOUT", default_value = "1800", value_parser = parse_seconds)]
-    pub idle_timeout: Duration,
+    #[arg(long, env = "IDLE_TIMEOUT", value_name = "IDLE_TIMEOUT", default_value_t = Seconds(defaults::IDLE_TIMEOUT))]
+    pub idle_timeout: Seconds,
     /// Seconds in-flight responses may take to finish on SIGTERM/SIGINT.
-    #[arg(long, env = "SHUTDOWN_GRACE", value_name = "SHUTDOWN_GRACE", default_value = "10", value_parser = parse_seconds)]
-    pub shutdown_grace: Duration,
+    #[arg(long, env = "SHUTDOWN_GRACE", value_name = "SHUTDOWN_GRACE", default_value_t = Seconds(defaults::SHUTDOWN_GRACE))]
+    pub shutdown_grace: Seconds,
 }
 
-fn non_empty(value: &Option<String>) -> Option<&str> {
+pub(super) fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn positive_seconds(value: Seconds, variable: &str) -> anyhow::Result<Duration> {
+    if value.0.is_zero() {
+        bail!("{variable}: must be greater than 0");
+    }
+    Ok(value.0)
+}
+
+fn breaker(
+    prefix: &str,
+    failure_threshold: u32,
+    timeout: Seconds,
+    half_open_max_calls: u32,
+    success_threshold: u32,
+) -> anyhow::Result<BreakerSettings> {
+    BreakerSettings::new(
+        failure_threshold,
+        timeout.0,
+        half_open_max_calls,
+        success_threshold,
+    )
+    .map_err(|e| anyhow::anyhow!("{prefix}_CIRCUIT_*: {e}"))
 }
 
 impl ServeArgs {
@@ -293,25 +280,23 @@ impl ServeArgs {
             Some(path) => load_session_template(path)?,
             None => default_session_template(),
         };
-        if self.pong_timeout.is_zero() {
-            bail!("PONG_TIMEOUT: must be greater than 0");
-        }
-        if self.ping_interval.is_zero() {
-            bail!("PING_INTERVAL: must be greater than 0");
-        }
-        if self.send_timeout.is_zero() {
-            bail!("SEND_TIMEOUT: must be greater than 0");
-        }
-        if self.azure_connection_timeout.is_zero() {
-            bail!("AZURE_CONNECTION_TIMEOUT: must be greater than 0");
-        }
-        if self.retry_base_delay > self.retry_max_delay {
-            bail!(
+        let pong_timeout = positive_seconds(self.pong_timeout, "PONG_TIMEOUT")?;
+        let ping_interval = positive_seconds(self.ping_interval, "PING_INTERVAL")?;
+        let send_timeout = positive_seconds(self.send_timeout, "SEND_TIMEOUT")?;
+        let upstream_connect_timeout =
+            positive_seconds(self.azure_connection_timeout, "AZURE_CONNECTION_TIMEOUT")?;
+        let retry = RetrySettings::new(
+            self.max_retry_attempts,
+            self.retry_base_delay.0,
+            self.retry_max_delay.0,
+        )
+        .map_err(|_| {
+            anyhow::anyhow!(
                 "RETRY_BASE_DELAY: {}s is larger than RETRY_MAX_DELAY ({}s)",
-                self.retry_base_delay.as_secs_f64(),
-                self.retry_max_delay.as_secs_f64()
-            );
-        }
+                self.retry_base_delay,
+                self.retry_max_delay
+            )
+        })?;
         if self.default_kb_id.trim().is_empty() {
             bail!("DEFAULT_KB_ID: must not be empty");
         }
@@ -319,42 +304,43 @@ impl ServeArgs {
             host: self.host,
             port: self.port,
             upstream,
+            upstream_connect_timeout,
             default_kb_id: self.default_kb_id,
             kb_dir: self.kb_dir,
             session_template,
-            retry: RetryConfig {
-                max_attempts: self.max_retry_attempts,
-                base_delay: self.retry_base_delay,
-                max_delay: self.retry_max_delay,
-            },
-            azure_breaker: BreakerConfig {
-                failure_threshold: self.azure_circuit_failure_threshold,
-                timeout: self.azure_circuit_timeout,
-                half_open_max_calls: self.azure_circuit_half_open_max_calls,
-                success_threshold: self.azure_circuit_success_threshold,
-            },
-            rag_breaker: BreakerConfig {
-                failure_threshold: self.rag_circuit_failure_threshold,
-                timeout: self.rag_circuit_timeout,
-                half_open_max_calls: self.rag_circuit_half_open_max_calls,
-                success_threshold: self.rag_circuit_success_threshold,
-            },
-            azure_connection_timeout: self.azure_connection_timeout,
-            client_init_timeout: self.client_init_timeout,
-            ping_interval: self.ping_interval,
-            pong_timeout: self.pong_timeout,
-            send_timeout: self.send_timeout,
+            retry,
+            upstream_breaker: breaker(
+                "AZURE",
+                self.azure_circuit_failure_threshold,
+                self.azure_circuit_timeout,
+                self.azure_circuit_half_open_max_calls,
+                self.azure_circuit_success_threshold,
+            )?,
+            rag_breaker: breaker(
+                "RAG",
+                self.rag_circuit_failure_threshold,
+                self.rag_circuit_timeout,
+                self.rag_circuit_half_open_max_calls,
+                self.rag_circuit_success_threshold,
+            )?,
+            client_init_timeout: self.client_init_timeout.0,
+            ping_interval,
+            pong_timeout,
+            send_timeout,
             notify_reconnect: self.notify_reconnect,
             reconnect_buffer_events: self.reconnect_buffer_events as usize,
-            plugin_dir: self.plugin_dir,
-            plugin_cache_dir: self.plugin_cache_dir,
-            backoff_limits: SlotLimits {
-                deadline: self.backoff_plugin_deadline,
-                memory_bytes: self.backoff_plugin_memory_mib,
-            },
-            rag_limits: SlotLimits {
-                deadline: self.rag_plugin_deadline,
-                memory_bytes: self.rag_plugin_memory_mib,
+            max_tool_output_bytes: self.max_tool_output_bytes as usize,
+            plugins: PluginSettings {
+                dir: self.plugin_dir,
+                cache_dir: self.plugin_cache_dir,
+                backoff: SlotLimits {
+                    deadline: self.backoff_plugin_deadline.0,
+                    memory_bytes: mib(self.backoff_plugin_memory_mib),
+                },
+                rag: SlotLimits {
+                    deadline: self.rag_plugin_deadline.0,
+                    memory_bytes: mib(self.rag_plugin_memory_mib),
+                },
             },
             admin_token: non_empty(&self.admin_token).map(Secret::new),
             limits: ClientLimits {
@@ -364,8 +350,8 @@ impl ServeArgs {
                 max_sessions: self.max_sessions as usize,
                 max_sessions_per_ip: self.max_sessions_per_ip as usize,
                 events_per_second: self.rate_limit_events_per_second,
-                idle_timeout: self.idle_timeout,
-                shutdown_grace: self.shutdown_grace,
+                idle_timeout: self.idle_timeout.0,
+                shutdown_grace: self.shutdown_grace.0,
             },
         })
     }
@@ -393,49 +379,6 @@ impl ServeArgs {
         }
         Ok(tokens.into_iter().map(Secret::new).collect())
     }
-
-    /// Upstream selection: UPSTREAM_URL, else Azure, else OpenAI, else the embedded simulator.
-    fn upstream(&self) -> anyhow::Result<UpstreamConfig> {
-        if let Some(url) = non_empty(&self.upstream_url) {
-            let key = non_empty(&self.upstream_api_key).map(Secret::new);
-            return Ok(UpstreamConfig::Fixed(
-                Endpoint::custom(url, key).context("UPSTREAM_URL")?,
-            ));
-        }
-        let azure_host = match (
-            non_empty(&self.azure_resource),
-            non_empty(&self.azure_openai_endpoint),
-        ) {
-            (Some(resource), _) => {
-                Some(Endpoint::azure_host_from_resource(resource).context("AZURE_RESOURCE")?)
-            }
-            (None, Some(endpoint)) => Some(
-                Endpoint::azure_host_from_endpoint(endpoint).context("AZURE_OPENAI_ENDPOINT")?,
-            ),
-            (None, None) => None,
-        };
-        if let Some(host) = azure_host {
-            let deployment = non_empty(&self.azure_openai_deployment_name).context(
-                "AZURE_OPENAI_DEPLOYMENT_NAME: required when AZURE_RESOURCE or AZURE_OPENAI_ENDPOINT is set",
-            )?;
-            let key = non_empty(&self.azure_openai_api_key)
-                .context("AZURE_OPENAI_API_KEY: required when AZURE_RESOURCE or AZURE_OPENAI_ENDPOINT is set")?;
-            let endpoint = Endpoint::azure(
-                &host,
-                deployment,
-                non_empty(&self.azure_openai_api_version),
-                Secret::new(key),
-            )?;
-            return Ok(UpstreamConfig::Fixed(endpoint));
-        }
-        if let Some(key) = non_empty(&self.openai_api_key) {
-            return Ok(UpstreamConfig::Fixed(Endpoint::openai(
-                &self.openai_realtime_model,
-                Secret::new(key),
-            )?));
-        }
-        Ok(UpstreamConfig::Simulator)
-    }
 }
 
 fn split_list(value: Option<&str>) -> Vec<String> {
@@ -446,27 +389,4 @@ fn split_list(value: Option<&str>) -> Vec<String> {
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seconds_parser_rejects_bad_values() {
-        assert!(parse_seconds("abc").unwrap_err().contains("not a number"));
-        assert!(parse_seconds("-1").unwrap_err().contains("non-negative"));
-        assert!(parse_seconds("NaN").is_err());
-        assert!(parse_seconds("inf").is_err());
-        assert_eq!(parse_seconds("1.5").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_seconds(" 0 ").unwrap(), Duration::ZERO);
-    }
-
-    #[test]
-    fn positive_parser() {
-        assert!(parse_positive("0").is_err());
-        assert!(parse_positive("-3").is_err());
-        assert!(parse_positive("x").is_err());
-        assert_eq!(parse_positive("5").unwrap(), 5);
-    }
 }

@@ -1,62 +1,26 @@
 //! One `Config` for the gateway, read from `.env`, the environment and flags (flags win).
 //!
 //! `args::ServeArgs` is the clap surface (every option documents its variable); `Config` is the
-//! validated, typed result the rest of the gateway uses. Tests build `Config` directly.
-//! Secrets are wrapped in [`Secret`], whose `Debug` never shows the value.
+//! validated, typed result the composition root (`Gateway::start`) hands out in pieces.
+//! Every default lives in [`defaults`]; tests build `Config` directly from `Config::default()`.
 
 mod args;
+pub mod defaults;
+#[cfg(test)]
+mod readme;
+mod upstream_choice;
+mod values;
 
 pub use args::ServeArgs;
+pub use values::Seconds;
 
+use crate::plugins::{PluginSettings, SlotLimits};
+use crate::resilience::{BreakerSettings, RetrySettings};
+use crate::secret::Secret;
 use crate::upstream::Endpoint;
 use anyhow::{Context, bail};
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// A value that must never reach a log line, a client frame or `/health`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-    /// The secret itself, for the one place that needs it (an upstream header, a comparison).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// Settings of one circuit breaker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BreakerConfig {
-    pub failure_threshold: u32,
-    pub timeout: Duration,
-    pub half_open_max_calls: u32,
-    pub success_threshold: u32,
-}
-
-/// Settings of the retry executor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RetryConfig {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-/// Deadline and memory cap of one plugin slot.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SlotLimits {
-    pub deadline: Duration,
-    pub memory_bytes: usize,
-}
 
 /// Where the upstream Realtime API is.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,14 +37,16 @@ pub struct Config {
     pub host: String,
     pub port: u16,
     pub upstream: UpstreamConfig,
+    /// How long one upstream handshake may take (`AZURE_CONNECTION_TIMEOUT`).
+    pub upstream_connect_timeout: Duration,
     pub default_kb_id: String,
     pub kb_dir: PathBuf,
     /// The session template sent as the first `session.update` (the `session` object).
     pub session_template: serde_json::Value,
-    pub retry: RetryConfig,
-    pub azure_breaker: BreakerConfig,
-    pub rag_breaker: BreakerConfig,
-    pub azure_connection_timeout: Duration,
+    pub retry: RetrySettings,
+    /// The upstream's breaker (`AZURE_CIRCUIT_*`; reported as `azure` in `/health`).
+    pub upstream_breaker: BreakerSettings,
+    pub rag_breaker: BreakerSettings,
     pub client_init_timeout: Duration,
     pub ping_interval: Duration,
     pub pong_timeout: Duration,
@@ -88,10 +54,9 @@ pub struct Config {
     pub notify_reconnect: bool,
     /// Client events held while the upstream reconnects.
     pub reconnect_buffer_events: usize,
-    pub plugin_dir: PathBuf,
-    pub plugin_cache_dir: Option<PathBuf>,
-    pub backoff_limits: SlotLimits,
-    pub rag_limits: SlotLimits,
+    /// Largest knowledge-search answer sent upstream (`MAX_TOOL_OUTPUT_BYTES`).
+    pub max_tool_output_bytes: usize,
+    pub plugins: PluginSettings,
     pub admin_token: Option<Secret>,
     pub limits: ClientLimits,
 }
@@ -121,60 +86,80 @@ impl Default for ClientLimits {
         ClientLimits {
             tokens: Vec::new(),
             allowed_origins: Vec::new(),
-            max_message_bytes: 1 << 20,
-            max_sessions: 10_000,
-            max_sessions_per_ip: 0,
-            events_per_second: 500,
-            idle_timeout: Duration::from_secs(1800),
-            shutdown_grace: Duration::from_secs(10),
+            max_message_bytes: defaults::MAX_MESSAGE_BYTES as usize,
+            max_sessions: defaults::MAX_SESSIONS as usize,
+            max_sessions_per_ip: defaults::MAX_SESSIONS_PER_IP as usize,
+            events_per_second: defaults::RATE_LIMIT_EVENTS_PER_SECOND,
+            idle_timeout: defaults::IDLE_TIMEOUT,
+            shutdown_grace: defaults::SHUTDOWN_GRACE,
         }
     }
+}
+
+/// The breaker settings of the defaults; they satisfy every rule (checked by a test).
+fn default_breaker(threshold: u32, timeout: Duration) -> BreakerSettings {
+    BreakerSettings::new(
+        threshold,
+        timeout,
+        defaults::CIRCUIT_HALF_OPEN_MAX_CALLS,
+        defaults::CIRCUIT_SUCCESS_THRESHOLD,
+    )
+    .unwrap_or_else(|e| unreachable!("the default breaker settings are valid: {e}"))
 }
 
 impl Default for Config {
     /// The out-of-the-box configuration: embedded simulator, sample knowledge base, seed defaults.
     fn default() -> Config {
-        let breaker = |threshold, secs| BreakerConfig {
-            failure_threshold: threshold,
-            timeout: Duration::from_secs(secs),
-            half_open_max_calls: 1,
-            success_threshold: 1,
-        };
         Config {
-            host: "0.0.0.0".into(),
-            port: 8003,
+            host: defaults::HOST.into(),
+            port: defaults::PORT,
             upstream: UpstreamConfig::Simulator,
-            default_kb_id: "voxgate-docs".into(),
-            kb_dir: PathBuf::from("examples/kb"),
+            upstream_connect_timeout: defaults::UPSTREAM_CONNECTION_TIMEOUT,
+            default_kb_id: defaults::DEFAULT_KB_ID.into(),
+            kb_dir: PathBuf::from(defaults::KB_DIR),
             session_template: default_session_template(),
-            retry: RetryConfig {
-                max_attempts: 3,
-                base_delay: Duration::from_secs(1),
-                max_delay: Duration::from_secs(10),
-            },
-            azure_breaker: breaker(5, 60),
-            rag_breaker: breaker(3, 30),
-            azure_connection_timeout: Duration::from_secs(10),
-            client_init_timeout: Duration::from_secs(10),
-            ping_interval: Duration::from_secs(20),
-            pong_timeout: Duration::from_secs(10),
-            send_timeout: Duration::from_secs(5),
-            notify_reconnect: true,
-            reconnect_buffer_events: 1024,
-            plugin_dir: PathBuf::from("target/plugins/slots"),
-            plugin_cache_dir: None,
-            backoff_limits: SlotLimits {
-                deadline: Duration::from_millis(10),
-                memory_bytes: 16 << 20,
-            },
-            rag_limits: SlotLimits {
-                deadline: Duration::from_secs(2),
-                memory_bytes: 256 << 20,
+            retry: RetrySettings::new(
+                defaults::MAX_RETRY_ATTEMPTS,
+                defaults::RETRY_BASE_DELAY,
+                defaults::RETRY_MAX_DELAY,
+            )
+            .unwrap_or_else(|e| unreachable!("the default retry settings are valid: {e}")),
+            upstream_breaker: default_breaker(
+                defaults::UPSTREAM_CIRCUIT_FAILURE_THRESHOLD,
+                defaults::UPSTREAM_CIRCUIT_TIMEOUT,
+            ),
+            rag_breaker: default_breaker(
+                defaults::RAG_CIRCUIT_FAILURE_THRESHOLD,
+                defaults::RAG_CIRCUIT_TIMEOUT,
+            ),
+            client_init_timeout: defaults::CLIENT_INIT_TIMEOUT,
+            ping_interval: defaults::PING_INTERVAL,
+            pong_timeout: defaults::PONG_TIMEOUT,
+            send_timeout: defaults::SEND_TIMEOUT,
+            notify_reconnect: defaults::NOTIFY_RECONNECT,
+            reconnect_buffer_events: defaults::RECONNECT_BUFFER_EVENTS as usize,
+            max_tool_output_bytes: defaults::MAX_TOOL_OUTPUT_BYTES as usize,
+            plugins: PluginSettings {
+                dir: PathBuf::from(defaults::PLUGIN_DIR),
+                cache_dir: None,
+                backoff: SlotLimits {
+                    deadline: defaults::BACKOFF_PLUGIN_DEADLINE,
+                    memory_bytes: mib(defaults::BACKOFF_PLUGIN_MEMORY_MIB),
+                },
+                rag: SlotLimits {
+                    deadline: defaults::RAG_PLUGIN_DEADLINE,
+                    memory_bytes: mib(defaults::RAG_PLUGIN_MEMORY_MIB),
+                },
             },
             admin_token: None,
             limits: ClientLimits::default(),
         }
     }
+}
+
+/// Bytes in `n` MiB.
+pub(crate) fn mib(n: u32) -> usize {
+    n as usize * 1024 * 1024
 }
 
 /// The template used when `SESSION_CONFIG` is not set: the shipped `examples/session.json`.
@@ -218,7 +203,11 @@ mod tests {
         let config = Config {
             admin_token: Some(Secret::new("admin-s3cret")),
             upstream: UpstreamConfig::Fixed(
-                Endpoint::openai("gpt-realtime", Secret::new("sk-very-secret")).unwrap(),
+                Endpoint::openai(
+                    defaults::OPENAI_REALTIME_MODEL,
+                    Secret::new("sk-very-secret"),
+                )
+                .unwrap(),
             ),
             ..Config::default()
         };

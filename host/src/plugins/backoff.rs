@@ -2,7 +2,7 @@
 //! `BackoffPolicy` the retry executor uses. A plugin fault (trap, deadline, memory, nonsense)
 //! falls back to the built-in exponential policy for that decision, and is counted.
 
-use super::engine::{HostState, LogLevel};
+use super::sandbox::HostState;
 use super::slot::{CallFault, Kind, Slot};
 use crate::resilience::backoff::DecisionFuture;
 use crate::resilience::{
@@ -13,25 +13,15 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
-pub(super) mod bindings {
-    wasmtime::component::bindgen!({ world: "backoff-policy", path: "../wit" });
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "backoff-policy",
+        path: "../wit",
+        with: { "voxgate:plugins/log": crate::plugins::imports::log },
+    });
 }
 
 use bindings::exports::voxgate::plugins::backoff as wit;
-use bindings::voxgate::plugins::log;
-
-/// The `log` import, shared by both worlds (the RAG bindings reuse this interface).
-impl log::Host for HostState {
-    fn write(&mut self, level: log::Level, message: String) {
-        let level = match level {
-            log::Level::Debug => LogLevel::Debug,
-            log::Level::Info => LogLevel::Info,
-            log::Level::Warn => LogLevel::Warn,
-            log::Level::Error => LogLevel::Error,
-        };
-        self.log(level, &message);
-    }
-}
 
 /// The backoff slot's kind.
 pub struct Backoff;

@@ -5,7 +5,7 @@ use super::backoff::{self, Backoff, probe_context};
 use super::engine::PluginEngine;
 use super::rag::{self, Rag};
 use super::slot::{Kind, Slot};
-use crate::config::{Config, SlotLimits};
+use super::{PluginSettings, SlotLimits};
 use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
 use crate::resilience::{Decision, ErrorClass};
@@ -49,7 +49,8 @@ fn allowed(import: &str, world: &str) -> bool {
     }
 }
 
-pub fn check(file: &Path) -> Report {
+/// Check `file` as the gateway would load it, with the slots' limits from `settings`.
+pub fn check(file: &Path, settings: &PluginSettings) -> Report {
     let mut report = Report {
         file: file.display().to_string(),
         ..Report::default()
@@ -128,9 +129,9 @@ pub fn check(file: &Path) -> Report {
         }
     };
     if world == Backoff::WORLD {
-        probe_backoff(&bytes, dir.path(), &mut report);
+        probe_backoff(&bytes, dir.path(), settings.backoff.clone(), &mut report);
     } else {
-        probe_rag(&bytes, dir.path(), &mut report);
+        probe_rag(&bytes, dir.path(), settings.rag.clone(), &mut report);
     }
     report
 }
@@ -148,8 +149,7 @@ fn loaded<K: Kind>(
     Ok(slot)
 }
 
-fn probe_backoff(bytes: &[u8], dir: &Path, report: &mut Report) {
-    let limits = Config::default().backoff_limits;
+fn probe_backoff(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Report) {
     let slot = match loaded::<Backoff>(bytes, dir, limits, None) {
         Ok(slot) => slot,
         Err(problem) => return report.problems.push(problem),
@@ -188,7 +188,7 @@ fn probe_backoff(bytes: &[u8], dir: &Path, report: &mut Report) {
     }
 }
 
-fn probe_rag(bytes: &[u8], dir: &Path, report: &mut Report) {
+fn probe_rag(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Report) {
     let kb = dir.join("kbs/probe");
     let written = std::fs::create_dir_all(&kb)
         .and_then(|_| {
@@ -211,7 +211,7 @@ fn probe_rag(bytes: &[u8], dir: &Path, report: &mut Report) {
     let knowledge = Arc::new(KnowledgeBases::new(dir.join("kbs")));
     let limits = SlotLimits {
         deadline: Duration::from_secs(5),
-        ..Config::default().rag_limits
+        ..limits
     };
     let slot = match loaded::<Rag>(bytes, dir, limits, Some(knowledge)) {
         Ok(slot) => slot,

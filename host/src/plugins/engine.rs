@@ -1,136 +1,17 @@
 //! One Wasmtime `Engine` per process: component model, Cranelift, pooling allocator, epoch
-//! interruption driven by a 1 ms ticker thread. Compiles components (with an on-disk cache of
-//! precompiled artifacts keyed by file hash + engine compatibility) and builds the sandboxed
-//! per-call state: no preopens, no environment, no arguments, no sockets, frozen clocks.
+//! interruption driven by a 1 ms ticker thread. Compiles components, with an on-disk cache of
+//! precompiled artifacts keyed by file hash + engine compatibility.
 
-use crate::kb::KnowledgeBases;
 use anyhow::Context;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
-use wasmtime::component::{Component, ResourceTable};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::component::Component;
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances: deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
-
-/// Caps one store's memory; remembers when the guest hit the cap (to classify the fault).
-pub struct MemoryCap {
-    pub bytes: usize,
-    pub hit: bool,
-}
-
-impl ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.bytes {
-            self.hit = true;
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
-    }
-}
-
-/// What a plugin's store holds: its WASI context (granting nothing), resources, limits, and
-/// for RAG the read-only knowledge bases.
-pub struct HostState {
-    pub slot: &'static str,
-    wasi: WasiCtx,
-    table: ResourceTable,
-    pub cap: MemoryCap,
-    pub knowledge: Option<Arc<KnowledgeBases>>,
-    /// When the plugin last asked for a knowledge base's chunks (it is building an index).
-    pub index_started: Option<std::time::Instant>,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// Clocks a plugin sees: always the Unix epoch, never advancing (time comes from the host
-/// through the call's arguments, so a plugin cannot build timers or timing side channels).
-struct FrozenWall;
-impl wasmtime_wasi::HostWallClock for FrozenWall {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::ZERO
-    }
-}
-struct FrozenMonotonic;
-impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonic {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
-impl HostState {
-    pub fn new(
-        slot: &'static str,
-        memory_bytes: usize,
-        knowledge: Option<Arc<KnowledgeBases>>,
-    ) -> HostState {
-        let wasi = WasiCtx::builder()
-            .wall_clock(FrozenWall)
-            .monotonic_clock(FrozenMonotonic)
-            .build();
-        HostState {
-            slot,
-            wasi,
-            table: ResourceTable::new(),
-            cap: MemoryCap {
-                bytes: memory_bytes,
-                hit: false,
-            },
-            knowledge,
-            index_started: None,
-        }
-    }
-
-    /// The `log` import: one line in the gateway's log, prefixed with the slot.
-    pub fn log(&self, level: LogLevel, message: &str) {
-        let message: String = message.chars().take(4096).collect();
-        let slot = self.slot;
-        match level {
-            LogLevel::Debug => tracing::debug!("[PLUGIN {slot}] {message}"),
-            LogLevel::Info => tracing::info!("[PLUGIN {slot}] {message}"),
-            LogLevel::Warn => tracing::warn!("[PLUGIN {slot}] {message}"),
-            LogLevel::Error => tracing::error!("[PLUGIN {slot}] {message}"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum LogLevel {
-    Debug,
-    Info,
-    Warn,
-    Error,
-}
 
 /// The process-wide engine.
 pub struct PluginEngine {

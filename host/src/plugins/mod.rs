@@ -1,21 +1,77 @@
-//! The WebAssembly plugin platform: one engine (`engine`), one hot-swappable slot per plugin
-//! kind (`slot`), the two worlds (`backoff`, `rag`), the directory watcher (`watcher`) and the
-//! conformance checker behind `voxgate plugin check` (`check`).
+//! The WebAssembly plugin platform: one engine (`engine`) with a memory `limiter` and a
+//! `sandbox` per store, the host functions plugins import (`imports`), one hot-swappable slot
+//! per plugin kind (`slot`), the two worlds (`backoff`, `rag`), the directory watcher
+//! (`watcher`) and the conformance checker behind `voxgate plugin check` (`check`).
 
 pub mod backoff;
 pub mod check;
 pub mod engine;
+mod fault;
+pub mod imports;
+mod limiter;
 pub mod rag;
+mod sandbox;
 pub mod slot;
 pub mod watcher;
 
-use crate::config::Config;
+pub use sandbox::HostState;
+
 use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
 use serde_json::{Value, json};
-use slot::{Kind, Slot};
-use std::path::Path;
+use slot::{Kind, Reloaded, Slot};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Deadline and memory cap of one plugin slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotLimits {
+    pub deadline: Duration,
+    pub memory_bytes: usize,
+}
+
+/// Where the plugin files are and what each slot may use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginSettings {
+    /// `PLUGIN_DIR`: holds `backoff.wasm` and `rag.wasm`.
+    pub dir: PathBuf,
+    /// Precompiled artifacts (default: `PLUGIN_DIR/.cache`).
+    pub cache_dir: Option<PathBuf>,
+    pub backoff: SlotLimits,
+    pub rag: SlotLimits,
+}
+
+/// The slots, by the name the admin API and the files use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotName {
+    Backoff,
+    Rag,
+}
+
+impl std::str::FromStr for SlotName {
+    type Err = PluginError;
+
+    fn from_str(name: &str) -> Result<SlotName, PluginError> {
+        match name {
+            "backoff" => Ok(SlotName::Backoff),
+            "rag" => Ok(SlotName::Rag),
+            other => Err(PluginError::UnknownSlot(other.to_string())),
+        }
+    }
+}
+
+/// Why an operator's plugin operation did not happen.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PluginError {
+    #[error("no plugin slot '{0}' (slots: backoff, rag)")]
+    UnknownSlot(String),
+    /// The file was refused; the live version keeps serving.
+    #[error("{0}")]
+    Refused(String),
+    #[error("no previous version to roll back to")]
+    NoPrevious,
+}
 
 /// The default plugins, built from `plugins/` and embedded so the binary works anywhere.
 pub const DEFAULT_BACKOFF: &[u8] = include_bytes!(env!("VOXGATE_DEFAULT_BACKOFF_WASM"));
@@ -36,29 +92,29 @@ impl Plugins {
     /// and start watching it. A slot whose file is invalid starts on the built-in default and
     /// reports the problem in `/health`; the gateway still starts.
     pub fn start(
-        config: &Config,
+        settings: &PluginSettings,
         metrics: Arc<Metrics>,
         knowledge: Arc<KnowledgeBases>,
     ) -> anyhow::Result<Plugins> {
-        let dir = &config.plugin_dir;
+        let dir = &settings.dir;
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("PLUGIN_DIR: cannot create {}: {e}", dir.display()))?;
         let cache = Some(
-            config
-                .plugin_cache_dir
+            settings
+                .cache_dir
                 .clone()
                 .unwrap_or_else(|| dir.join(".cache")),
         );
         let backoff = Arc::new(Slot::new(
             dir,
-            config.backoff_limits.clone(),
+            settings.backoff.clone(),
             cache.clone(),
             None,
             metrics.clone(),
         )?);
         let rag = Arc::new(Slot::new(
             dir,
-            config.rag_limits.clone(),
+            settings.rag.clone(),
             cache,
             Some(knowledge),
             metrics,
@@ -83,33 +139,22 @@ impl Plugins {
         json!({ "backoff": self.backoff.admin_json(), "rag": self.rag.admin_json() })
     }
 
-    /// Reload or roll back a slot by name; `Err` carries the HTTP status and message.
-    pub fn act(&self, slot: &str, rollback: bool) -> Result<Value, (u16, String)> {
-        fn on<K: Kind>(slot: &Slot<K>, rollback: bool) -> Result<Value, (u16, String)> {
-            if rollback {
-                slot.rollback()
-                    .map(|sha| json!({ "slot": K::SLOT, "rolled_back_to": sha }))
-                    .map_err(|e| (409, e))
-            } else {
-                match slot.reload() {
-                    Ok(slot::Reloaded::Swapped { sha256 }) => {
-                        Ok(json!({ "slot": K::SLOT, "loaded": sha256 }))
-                    }
-                    Ok(slot::Reloaded::Unchanged) => {
-                        Ok(json!({ "slot": K::SLOT, "unchanged": true }))
-                    }
-                    Err(e) => Err((422, e)),
-                }
-            }
-        }
+    /// Load the slot's file now (blocking: it may compile).
+    pub fn reload(&self, slot: SlotName) -> Result<Reloaded, PluginError> {
         match slot {
-            "backoff" => on(&self.backoff, rollback),
-            "rag" => on(&self.rag, rollback),
-            other => Err((
-                404,
-                format!("no plugin slot '{other}' (slots: backoff, rag)"),
-            )),
+            SlotName::Backoff => self.backoff.reload(),
+            SlotName::Rag => self.rag.reload(),
         }
+        .map_err(PluginError::Refused)
+    }
+
+    /// Put the slot's previous version back; the sha256 now serving.
+    pub fn rollback(&self, slot: SlotName) -> Result<String, PluginError> {
+        match slot {
+            SlotName::Backoff => self.backoff.rollback(),
+            SlotName::Rag => self.rag.rollback(),
+        }
+        .ok_or(PluginError::NoPrevious)
     }
 }
 

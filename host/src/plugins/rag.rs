@@ -1,9 +1,9 @@
-//! The `rag-search` world on the host side: bindings, the slot kind with the read-only
-//! `knowledge` import (chunks served by the host's `kb` module), and `search`.
+//! The `rag-search` world on the host side: bindings, the slot kind, and `search` (whose
+//! answer is checked: no more hits than asked for, finite scores).
 
-use super::engine::HostState;
+use super::imports::knowledge;
+use super::sandbox::HostState;
 use super::slot::{CallFault, Kind, Slot};
-use crate::kb::KbError;
 use crate::metrics::Latency;
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
@@ -12,49 +12,14 @@ mod bindings {
     wasmtime::component::bindgen!({
         world: "rag-search",
         path: "../wit",
-        with: { "voxgate:plugins/log": crate::plugins::backoff::bindings::voxgate::plugins::log },
+        with: {
+            "voxgate:plugins/log": crate::plugins::imports::log,
+            "voxgate:plugins/knowledge": crate::plugins::imports::knowledge,
+        },
     });
 }
 
 use bindings::exports::voxgate::plugins::search as wit;
-use bindings::voxgate::plugins::knowledge;
-
-fn kb_error(error: KbError) -> knowledge::KbError {
-    match error {
-        KbError::Unknown(kb) => knowledge::KbError::UnknownKb(kb),
-        KbError::Unavailable(why) => knowledge::KbError::Unavailable(why),
-    }
-}
-
-impl knowledge::Host for HostState {
-    fn version(&mut self, kb_id: String) -> Result<u64, knowledge::KbError> {
-        let kbs = self
-            .knowledge
-            .as_ref()
-            .ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
-        kbs.load(&kb_id)
-            .map(|snapshot| snapshot.version)
-            .map_err(kb_error)
-    }
-
-    fn chunks(&mut self, kb_id: String) -> Result<Vec<knowledge::Chunk>, knowledge::KbError> {
-        let kbs = self
-            .knowledge
-            .as_ref()
-            .ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
-        let snapshot = kbs.load(&kb_id).map_err(kb_error)?;
-        self.index_started = Some(std::time::Instant::now());
-        Ok(snapshot
-            .chunks
-            .iter()
-            .map(|c| knowledge::Chunk {
-                id: c.id.clone(),
-                title: c.title.clone(),
-                content: c.content.clone(),
-            })
-            .collect())
-    }
-}
 
 /// The RAG slot's kind.
 pub struct Rag;

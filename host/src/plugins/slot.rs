@@ -5,8 +5,10 @@
 //! calls, and returns it to the pool only if the call succeeded: a store that trapped is never
 //! reused. Calls hold an `Arc` of the version they started on, so a swap never disturbs them.
 
-use super::engine::{HostState, PluginEngine};
-use crate::config::SlotLimits;
+use super::SlotLimits;
+use super::engine::PluginEngine;
+pub use super::fault::{CallFault, root_cause};
+use super::sandbox::HostState;
 use crate::kb::KnowledgeBases;
 use crate::metrics::{Count, Fault, Metrics};
 use arc_swap::ArcSwapOption;
@@ -37,21 +39,6 @@ pub trait Kind: Send + Sync + 'static {
     ) -> wasmtime::Result<Self::Bindings>;
     /// A quick call proving the component answers; the error says what is wrong.
     fn smoke(bindings: &Self::Bindings, store: &mut Store<HostState>) -> Result<(), String>;
-}
-
-/// Why one call failed. The slot counts it; the caller falls back.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CallFault {
-    #[error("no plugin loaded")]
-    Missing,
-    #[error("plugin trapped: {0}")]
-    Trap(String),
-    #[error("plugin exceeded its deadline")]
-    Timeout,
-    #[error("plugin exceeded its memory cap")]
-    Oom,
-    #[error("plugin returned nonsense: {0}")]
-    Invalid(String),
 }
 
 struct Live<K: Kind> {
@@ -278,11 +265,9 @@ impl<K: Kind> Slot<K> {
     }
 
     /// Put the previous version back.
-    pub fn rollback(&self) -> Result<String, String> {
+    pub fn rollback(&self) -> Option<String> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(previous) = self.previous.swap(None) else {
-            return Err("no previous version to roll back to".into());
-        };
+        let previous = self.previous.swap(None)?;
         let sha256 = previous.sha256.clone();
         let old = self.live.swap(Some(previous));
         self.previous.store(old);
@@ -293,7 +278,7 @@ impl<K: Kind> Slot<K> {
             K::SLOT,
             &sha256[..12.min(sha256.len())]
         );
-        Ok(sha256)
+        Some(sha256)
     }
 
     /// Call the live version (blocking: run on a blocking thread, never on an async worker).
@@ -408,13 +393,4 @@ impl<K: Kind> Slot<K> {
             .map_or(Value::Null, |v| Self::version_json(v));
         value
     }
-}
-
-/// The innermost message of an error chain (Wasmtime wraps causes in context).
-pub fn root_cause(error: &anyhow::Error) -> String {
-    let messages: Vec<String> = error.chain().map(|e| e.to_string()).collect();
-    let text = messages.join(": ");
-    // Some causes span lines (byte dumps): keep one readable line.
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    line.chars().take(400).collect()
 }

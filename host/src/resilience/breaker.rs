@@ -3,8 +3,7 @@
 //! HALF_OPEN admits `half_open_max_calls` probes at once; `success_threshold` probe successes
 //! close it, one probe failure re-opens it. Shared by all sessions of a process.
 
-use crate::config::BreakerConfig;
-use crate::metrics::Metrics;
+use super::settings::BreakerSettings;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::time::Instant;
 
@@ -43,11 +42,17 @@ struct Inner {
 #[error("circuit breaker '{0}' is open")]
 pub struct Rejected(pub &'static str);
 
+/// Who hears of a breaker's state (metrics); the breaker itself only logs.
+pub trait BreakerObserver: Send + Sync {
+    /// `breaker` is now in `state`; `transition` is false for the initial report.
+    fn breaker_state(&self, breaker: &'static str, state: BreakerState, transition: bool);
+}
+
 pub struct CircuitBreaker {
     name: &'static str,
-    config: BreakerConfig,
+    settings: BreakerSettings,
     inner: Mutex<Inner>,
-    metrics: Option<Arc<Metrics>>,
+    observer: Option<Arc<dyn BreakerObserver>>,
 }
 
 /// Admission to make one call. Report the outcome with `success` or `failure`; a permit
@@ -91,12 +96,12 @@ impl Drop for Permit<'_> {
 impl CircuitBreaker {
     pub fn new(
         name: &'static str,
-        config: BreakerConfig,
-        metrics: Option<Arc<Metrics>>,
+        settings: BreakerSettings,
+        observer: Option<Arc<dyn BreakerObserver>>,
     ) -> CircuitBreaker {
         let breaker = CircuitBreaker {
             name,
-            config,
+            settings,
             inner: Mutex::new(Inner {
                 state: BreakerState::Closed,
                 consecutive_failures: 0,
@@ -105,9 +110,9 @@ impl CircuitBreaker {
                 probe_successes: 0,
                 generation: 0,
             }),
-            metrics,
+            observer,
         };
-        breaker.publish(BreakerState::Closed);
+        breaker.publish(BreakerState::Closed, false);
         breaker
     }
 
@@ -130,7 +135,8 @@ impl CircuitBreaker {
     }
 
     fn refresh(&self, inner: &mut Inner) {
-        if inner.state == BreakerState::Open && inner.opened_at.elapsed() >= self.config.timeout {
+        if inner.state == BreakerState::Open && inner.opened_at.elapsed() >= self.settings.timeout()
+        {
             self.transition(inner, BreakerState::HalfOpen);
         }
     }
@@ -153,7 +159,7 @@ impl CircuitBreaker {
             BreakerState::Open => format!(
                 " after {} consecutive failures, for {}s",
                 inner.consecutive_failures,
-                self.config.timeout.as_secs_f64()
+                self.settings.timeout().as_secs_f64()
             ),
             _ => String::new(),
         };
@@ -163,15 +169,12 @@ impl CircuitBreaker {
             from.as_str().to_uppercase(),
             to.as_str().to_uppercase()
         );
-        if let Some(metrics) = &self.metrics {
-            metrics.breaker_transition(self.name, to);
-        }
-        self.publish(to);
+        self.publish(to, true);
     }
 
-    fn publish(&self, state: BreakerState) {
-        if let Some(metrics) = &self.metrics {
-            metrics.breaker_state(self.name, state);
+    fn publish(&self, state: BreakerState, transition: bool) {
+        if let Some(observer) = &self.observer {
+            observer.breaker_state(self.name, state, transition);
         }
     }
 
@@ -188,7 +191,7 @@ impl CircuitBreaker {
             }),
             BreakerState::Open => Err(Rejected(self.name)),
             BreakerState::HalfOpen => {
-                if inner.probes_in_flight >= self.config.half_open_max_calls {
+                if inner.probes_in_flight >= self.settings.half_open_max_calls() {
                     return Err(Rejected(self.name));
                 }
                 inner.probes_in_flight += 1;
@@ -208,7 +211,7 @@ impl CircuitBreaker {
         if probe && inner.state == BreakerState::HalfOpen && inner.generation == generation {
             inner.probes_in_flight = inner.probes_in_flight.saturating_sub(1);
             inner.probe_successes += 1;
-            if inner.probe_successes >= self.config.success_threshold {
+            if inner.probe_successes >= self.settings.success_threshold() {
                 self.transition(&mut inner, BreakerState::Closed);
             }
         }
@@ -221,7 +224,9 @@ impl CircuitBreaker {
             BreakerState::HalfOpen if probe && inner.generation == generation => {
                 self.transition(&mut inner, BreakerState::Open)
             }
-            BreakerState::Closed if inner.consecutive_failures >= self.config.failure_threshold => {
+            BreakerState::Closed
+                if inner.consecutive_failures >= self.settings.failure_threshold() =>
+            {
                 self.transition(&mut inner, BreakerState::Open)
             }
             _ => {}
@@ -235,16 +240,10 @@ mod tests {
     use std::time::Duration;
 
     fn breaker(threshold: u32, max_calls: u32, successes: u32) -> CircuitBreaker {
-        CircuitBreaker::new(
-            "test",
-            BreakerConfig {
-                failure_threshold: threshold,
-                timeout: Duration::from_secs(60),
-                half_open_max_calls: max_calls,
-                success_threshold: successes,
-            },
-            None,
-        )
+        let settings =
+            BreakerSettings::new(threshold, Duration::from_secs(60), max_calls, successes)
+                .expect("valid settings");
+        CircuitBreaker::new("test", settings, None)
     }
 
     fn fail(b: &CircuitBreaker, n: u32) {

@@ -1,19 +1,26 @@
 //! Retry with pluggable backoff and circuit breakers: the host-owned resilience engine.
 //!
-//! `retry::run` wraps every attempt in a `breaker::CircuitBreaker`; the delay between attempts
-//! comes from a `backoff::BackoffPolicy` (the built-in exponential one, or the Wasm plugin slot)
-//! and is always clamped by the host. Time comes from tokio's clock, so tests pause it.
+//! A [`Guard`] per dependency holds its breaker, retry settings and backoff policy;
+//! `retry::run` wraps every attempt in the breaker; the delay between attempts comes from a
+//! [`BackoffPolicy`] (the built-in exponential one, or the Wasm plugin slot) and is always
+//! clamped by the host. Settings validate themselves ([`settings`]). Time comes from tokio's
+//! clock, so tests pause it. Nothing here reads configuration or metrics: a breaker reports
+//! its state to a [`BreakerObserver`].
 
 pub mod backoff;
 pub mod breaker;
+pub mod guard;
 pub mod retry;
+pub mod settings;
 
 #[cfg(test)]
 mod properties;
 
 pub use backoff::{BackoffPolicy, Decision, Exponential, Operation, RetryContext};
-pub use breaker::{BreakerState, CircuitBreaker};
-pub use retry::{RetryError, RetrySettings};
+pub use breaker::{BreakerObserver, BreakerState, CircuitBreaker};
+pub use guard::Guard;
+pub use retry::RetryError;
+pub use settings::{BreakerSettings, RetrySettings, SettingsError};
 
 /// What went wrong on an attempt (mirrors the WIT `error-class`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

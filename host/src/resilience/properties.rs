@@ -6,8 +6,8 @@ use super::backoff::{
     BackoffPolicy, Decision, DecisionFuture, Exponential, Operation, RetryContext,
 };
 use super::breaker::{BreakerState, CircuitBreaker};
-use super::retry::{self, RetrySettings};
-use crate::config::BreakerConfig;
+use super::retry;
+use super::settings::{BreakerSettings, RetrySettings};
 use proptest::prelude::*;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -68,23 +68,18 @@ proptest! {
         max_ms in 0u64..2_000,
     ) {
         paused_runtime().block_on(async {
-            let breaker = CircuitBreaker::new("p", BreakerConfig {
-                failure_threshold: 1000, timeout: Duration::from_secs(1), half_open_max_calls: 1, success_threshold: 1,
-            }, None);
-            let settings = RetrySettings {
-                operation: Operation::RagSearch, max_attempts,
-                base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(max_ms),
-            };
+            let breaker = CircuitBreaker::new("p", BreakerSettings::new(1000, Duration::from_secs(1), 1, 1).unwrap(), None);
+            let settings = RetrySettings::new(max_attempts, Duration::from_millis(1), Duration::from_millis(max_ms.max(1))).unwrap();
             let times = Mutex::new(Vec::new());
             let start = Instant::now();
-            let _ = retry::run(&settings, &Scripted(script), &breaker, |_: &String| ErrorClass::Timeout, |_| {
+            let _ = retry::run(Operation::RagSearch, &settings, &Scripted(script), &breaker, |_: &String| ErrorClass::Timeout, |_| {
                 times.lock().unwrap().push(start.elapsed());
                 async { Err::<(), _>("x".to_string()) }
             }).await;
             let times = times.into_inner().unwrap();
             assert!(times.len() as u32 <= max_attempts);
             for pair in times.windows(2) {
-                assert!(pair[1] - pair[0] <= Duration::from_millis(max_ms));
+                assert!(pair[1] - pair[0] <= Duration::from_millis(max_ms.max(1)));
             }
         });
     }
@@ -98,9 +93,8 @@ proptest! {
     ) {
         paused_runtime().block_on(async {
             let timeout = Duration::from_secs(10);
-            let breaker = CircuitBreaker::new("p", BreakerConfig {
-                failure_threshold: threshold, timeout, half_open_max_calls: max_calls, success_threshold: successes,
-            }, None);
+            let settings = BreakerSettings::new(threshold, timeout, max_calls, successes).unwrap();
+            let breaker = CircuitBreaker::new("p", settings, None);
             let mut held = Vec::new();
             let mut stale = Vec::new();
             let mut streak = 0u32;

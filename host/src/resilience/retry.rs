@@ -5,30 +5,10 @@
 use super::ErrorClass;
 use super::backoff::{BackoffPolicy, Decision, Operation, RetryContext};
 use super::breaker::{CircuitBreaker, Rejected};
-use crate::config::RetryConfig;
+use super::settings::RetrySettings;
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// What one retried operation is, and its limits.
-#[derive(Debug, Clone)]
-pub struct RetrySettings {
-    pub operation: Operation,
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl RetrySettings {
-    pub fn new(operation: Operation, config: &RetryConfig) -> RetrySettings {
-        RetrySettings {
-            operation,
-            max_attempts: config.max_attempts.max(1),
-            base_delay: config.base_delay,
-            max_delay: config.max_delay,
-        }
-    }
-}
 
 /// Why a retried operation finally failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +29,10 @@ pub fn format_seconds(delay: Duration) -> String {
     }
 }
 
-/// Run `op` up to `max_attempts` times through `breaker`, sleeping as `policy` says between.
+/// Run `op` (the `operation`) up to `max_attempts` times through `breaker`, sleeping as
+/// `policy` says between attempts.
 pub async fn run<T, E, F, Fut>(
+    operation: Operation,
     settings: &RetrySettings,
     policy: &dyn BackoffPolicy,
     breaker: &CircuitBreaker,
@@ -79,25 +61,25 @@ where
             }
         };
         let class = classify(&error);
-        if attempt >= settings.max_attempts || !class.is_transient() {
+        if attempt >= settings.max_attempts() || !class.is_transient() {
             return Err(RetryError::Failed {
                 attempts: attempt,
                 last: error,
             });
         }
         let ctx = RetryContext {
-            operation: settings.operation,
+            operation,
             attempt,
-            max_attempts: settings.max_attempts,
-            base_delay: settings.base_delay,
-            max_delay: settings.max_delay,
+            max_attempts: settings.max_attempts(),
+            base_delay: settings.base_delay(),
+            max_delay: settings.max_delay(),
             previous_delay,
             elapsed: started.elapsed(),
             error: class,
             random: rand::random(),
         };
         let delay = match policy.next_delay(&ctx).await {
-            Decision::RetryAfter(delay) => delay.min(settings.max_delay),
+            Decision::RetryAfter(delay) => delay.min(settings.max_delay()),
             Decision::GiveUp => {
                 tracing::warn!("[RETRY] Attempt {attempt} failed, backoff policy gave up: {error}");
                 return Err(RetryError::Failed {
@@ -110,7 +92,7 @@ where
             "[RETRY] Attempt {attempt} failed, retrying in {}s",
             format_seconds(delay)
         );
-        tracing::debug!(operation = settings.operation.as_str(), %error, "retry");
+        tracing::debug!(operation = operation.as_str(), %error, "retry");
         previous_delay = delay;
         tokio::time::sleep(delay).await;
     }
@@ -119,30 +101,24 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BreakerConfig;
     use crate::resilience::backoff::{DecisionFuture, Exponential};
+    use crate::resilience::settings::BreakerSettings;
     use std::sync::Mutex;
 
+    const OP: Operation = Operation::UpstreamConnect;
+
     fn settings(max_attempts: u32) -> RetrySettings {
-        RetrySettings {
-            operation: Operation::UpstreamConnect,
+        RetrySettings::new(
             max_attempts,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(10),
-        }
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
+        .expect("valid settings")
     }
 
     fn breaker(threshold: u32) -> CircuitBreaker {
-        CircuitBreaker::new(
-            "test",
-            BreakerConfig {
-                failure_threshold: threshold,
-                timeout: Duration::from_secs(60),
-                half_open_max_calls: 1,
-                success_threshold: 1,
-            },
-            None,
-        )
+        let settings = BreakerSettings::new(threshold, Duration::from_secs(60), 1, 1).unwrap();
+        CircuitBreaker::new("test", settings, None)
     }
 
     /// Records when each attempt happened (paused clock).
@@ -155,6 +131,7 @@ mod tests {
         let times = Mutex::new(Vec::new());
         let b = breaker(100);
         let _ = run(
+            OP,
             &settings(max),
             policy,
             &b,
@@ -226,6 +203,7 @@ mod tests {
         let b = breaker(2);
         let calls = Mutex::new(0);
         let result = run(
+            OP,
             &settings(5),
             &Exponential,
             &b,
@@ -241,6 +219,7 @@ mod tests {
         assert!(matches!(result, Err(RetryError::Rejected(_))));
         let start = Instant::now();
         let again = run(
+            OP,
             &settings(5),
             &Exponential,
             &b,
@@ -256,6 +235,7 @@ mod tests {
     async fn success_after_failures() {
         let b = breaker(10);
         let result = run(
+            OP,
             &settings(3),
             &Exponential,
             &b,

@@ -2,6 +2,7 @@
 //! pongs, and the drain when the gateway shuts down.
 
 use super::events;
+use super::keepalive::Overdue;
 use super::{Flow, Session};
 use axum::extract::ws::Message;
 use serde_json::json;
@@ -17,7 +18,7 @@ impl Session {
             .downcast::<tokio_tungstenite::tungstenite::Error>()
             .is_ok_and(|e| matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_)));
         if too_large {
-            let limit = self.gateway.config.limits.max_message_bytes;
+            let limit = self.ctx.settings.max_message_bytes;
             tracing::warn!("[WS] client message over {limit} bytes; closing 1009");
             self.to_client_value(events::error(
                 "message_too_large",
@@ -30,7 +31,7 @@ impl Session {
     }
 
     pub(super) async fn on_idle(&mut self) -> Flow {
-        let idle = self.gateway.config.limits.idle_timeout;
+        let idle = self.ctx.settings.idle_timeout;
         tracing::info!("[WS] closing a session idle for {}s", idle.as_secs_f64());
         self.to_client_value(events::error(
             "idle_timeout",
@@ -45,7 +46,7 @@ impl Session {
 
     /// Shutdown began: finish now, or once the streaming response is done (within the grace).
     pub(super) async fn begin_drain(&mut self) -> Flow {
-        self.drain_deadline = Some(Instant::now() + self.gateway.config.limits.shutdown_grace);
+        self.drain_deadline = Some(Instant::now() + self.ctx.settings.shutdown_grace);
         if self.active_response.is_none() {
             return self.finish_drain().await;
         }
@@ -59,18 +60,15 @@ impl Session {
     }
 
     pub(super) async fn ping(&mut self) -> Flow {
-        let due = Instant::now() + self.gateway.config.pong_timeout;
-        if self.client_pong_due.is_none() {
-            self.client_pong_due = Some(due);
-            if let Flow::End = self
+        let pings = self.keepalive.tick(self.upstream.is_some());
+        if pings.client
+            && let Flow::End = self
                 .to_client(Message::Ping(axum::body::Bytes::from_static(b"voxgate")))
                 .await
-            {
-                return Flow::End;
-            }
+        {
+            return Flow::End;
         }
-        if self.upstream.is_some() && self.upstream_pong_due.is_none() {
-            self.upstream_pong_due = Some(due);
+        if pings.upstream {
             return self
                 .send_upstream(UpMessage::Ping(b"voxgate".to_vec().into()))
                 .await;
@@ -79,14 +77,13 @@ impl Session {
     }
 
     pub(super) fn on_pong_overdue(&mut self) -> Flow {
-        let now = Instant::now();
-        if self.client_pong_due.is_some_and(|due| due <= now) {
-            tracing::warn!("[WS] client missed its pong; ending the session");
-            return Flow::End;
+        match self.keepalive.overdue() {
+            Some(Overdue::Client) => {
+                tracing::warn!("[WS] client missed its pong; ending the session");
+                Flow::End
+            }
+            Some(Overdue::Upstream) => Flow::Reconnect("no pong within PONG_TIMEOUT".into()),
+            None => Flow::Continue,
         }
-        if self.upstream_pong_due.is_some_and(|due| due <= now) {
-            return Flow::Reconnect("no pong within PONG_TIMEOUT".into());
-        }
-        Flow::Continue
     }
 }

@@ -2,7 +2,7 @@
 //! conversation items so far, and the audio appended since the last commit. Fed by the
 //! events flowing both ways; read once per reconnect by [`Memory::restore_events`].
 
-use super::tools::{merge, upstream_session};
+use super::settings::{merge, upstream_session};
 use crate::upstream::Flavour;
 use serde_json::{Value, json};
 use std::collections::VecDeque;

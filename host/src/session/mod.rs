@@ -1,66 +1,58 @@
 //! One client ⇄ one upstream. A session is an actor: one task owns all of its state (no
 //! locks, nothing shared with other sessions) and reacts, in order, to client frames,
-//! upstream frames, tool results and timers; a second task writes to the client with a send
-//! timeout, so a stuck client only ever stalls its own session.
+//! upstream frames, tool results and timers; a second task ([`writer`]) writes to the client
+//! with a send timeout, so a stuck client only ever stalls its own session.
 //!
-//! The walk of an event: client frame → `events::parse_client` → `memory` (for restore) →
-//! upstream send with timeout. Upstream frame → `memory` → tool interception (→ RAG search
-//! task → `function_call_output` upstream) → client. When the upstream drops, the client
-//! socket stays open: client events are buffered, `link::connect` reconnects through retry +
-//! breaker, `memory` restores the conversation, then the buffer is flushed in order.
+//! This file is the select loop and the I/O. The state lives in small owned types: what a
+//! restore needs ([`memory`]), the outage buffer ([`outage`]), tool rounds ([`rounds`]),
+//! keepalive ([`keepalive`]), restore echoes ([`echo`]), the rate limit ([`rate`]).
+//!
+//! The walk of an event: client frame (`client.rs`) → `events::parse_client` → `memory` →
+//! upstream send with timeout. Upstream frame → `memory` → tool interception (`calls.rs`: →
+//! knowledge search task → `function_call_output` upstream) → client. When the upstream
+//! drops (`reconnect.rs`), the client socket stays open: client events are held, the upstream
+//! reconnects through its guard, `memory` restores the conversation, then the held events are
+//! forwarded in order.
 
 mod calls;
+mod client;
+mod context;
+mod echo;
 pub mod events;
+mod keepalive;
 mod lifecycle;
-mod link;
 pub mod memory;
+mod outage;
 mod rate;
 mod reconnect;
-pub mod tools;
+mod rounds;
+pub mod settings;
+mod writer;
 
-use crate::admission::Ticket;
-use crate::gateway::Gateway;
-use crate::metrics::Count;
-use crate::upstream::{Flavour, UpstreamSocket};
+pub use context::{SessionContext, SessionInit, SessionSettings};
+
+use crate::metrics::{Count, Fault};
+use crate::upstream::{LinkError, UpstreamSocket, link};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use events::ClientEvent;
+use echo::RestoreEcho;
 use futures_util::stream::SplitStream;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use keepalive::Keepalive;
 use memory::Memory;
+use outage::{OutageBuffer, Pending};
+use rounds::ToolRounds;
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
+use tracing::Instrument;
 
 /// Frames queued for one client before the session waits for it.
 const CLIENT_QUEUE: usize = 256;
-
-/// How a session was opened.
-#[derive(Debug, Clone)]
-pub struct SessionInit {
-    pub kb_id: String,
-    /// The protocol generation the client speaks (decides the simulator path).
-    pub flavour: Flavour,
-    /// `/ws` clients also get the seed's `{"error": …}` messages.
-    pub seed_protocol: bool,
-}
-
-/// Something waiting for the upstream while it reconnects.
-enum Pending {
-    Client {
-        kind: String,
-        value: Value,
-        text: String,
-    },
-    Binary(Vec<u8>),
-    Gateway(Value),
-    /// Already recorded in memory; its send failed as the upstream dropped: resend as is.
-    Frame(UpMessage),
-}
 
 /// The answer to one `search_knowledge_base` call.
 struct ToolResult {
@@ -69,14 +61,7 @@ struct ToolResult {
     output: String,
 }
 
-/// The gateway's tool calls of one response: answered with `response.create` once all are in.
-#[derive(Default)]
-struct ToolRound {
-    outstanding: usize,
-    response_done: bool,
-}
-
-type Reconnect = Pin<Box<dyn Future<Output = Result<UpstreamSocket, link::LinkError>> + Send>>;
+type Reconnect = Pin<Box<dyn Future<Output = Result<UpstreamSocket, LinkError>> + Send>>;
 
 enum Flow {
     Continue,
@@ -85,99 +70,88 @@ enum Flow {
 }
 
 struct Session {
-    gateway: Arc<Gateway>,
+    ctx: Arc<SessionContext>,
     init: SessionInit,
     out: mpsc::Sender<Message>,
     upstream: Option<UpstreamSocket>,
     memory: Memory,
-    buffer: VecDeque<Pending>,
-    buffer_overflowed: bool,
+    outage: OutageBuffer,
     active_response: Option<String>,
-    rounds: HashMap<String, ToolRound>,
-    handled_calls: HashSet<String>,
-    /// Echoes of a restore the client must not see again.
-    echo_ids: HashSet<String>,
-    echo_session_updated: bool,
-    /// The client has seen an upstream `session.created` (a reconnect's new one is hidden).
-    session_shown: bool,
+    rounds: ToolRounds,
+    echo: RestoreEcho,
     tool_tx: mpsc::UnboundedSender<ToolResult>,
-    client_pong_due: Option<Instant>,
-    upstream_pong_due: Option<Instant>,
+    keepalive: Keepalive,
     rate: rate::RateLimit,
     last_client_event: Instant,
     /// Set when the gateway shuts down: the session ends once its response is done, or then.
     drain_deadline: Option<Instant>,
 }
 
+/// A new session id (`sess_` and 16 hex digits), for logs and correlation.
+fn new_session_id() -> String {
+    format!("sess_{:016x}", rand::random::<u64>())
+}
+
 /// Run a session to its end. The client socket is already upgraded (and, on `/ws`, initialised).
-pub async fn run(gateway: Arc<Gateway>, socket: WebSocket, init: SessionInit, ticket: Ticket) {
-    let metrics = gateway.metrics.clone();
+/// Every line it logs carries its id, knowledge base and upstream (a `session` span). A panic
+/// inside ends this session only: it is logged and counted (`session_panics`).
+pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
+    let span = tracing::info_span!(
+        "session",
+        id = %new_session_id(),
+        kb = %init.kb_id,
+        upstream = %ctx.upstream.name(),
+    );
+    let metrics = ctx.metrics.clone();
+    let body = AssertUnwindSafe(serve(ctx, socket, init)).catch_unwind();
+    if let Err(panic) = body.instrument(span.clone()).await {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        metrics.fault(Fault::SessionPanicked);
+        span.in_scope(|| tracing::error!("[WS] session ended by an internal error: {what}"));
+    }
+}
+
+async fn serve(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
+    let metrics = ctx.metrics.clone();
     metrics.count(Count::WsConnections);
-    metrics.session_opened();
+    let _open = metrics.session_opened();
+    let settings = &ctx.settings;
     let (sink, client_rx) = socket.split();
     let (out, out_rx) = mpsc::channel(CLIENT_QUEUE);
-    let mut writer = tokio::spawn(client_writer(sink, out_rx, gateway.config.send_timeout));
+    let mut writer =
+        tokio::spawn(writer::client_writer(sink, out_rx, settings.send_timeout).in_current_span());
     let (tool_tx, tool_rx) = mpsc::unbounded_channel();
-    let memory = Memory::new(&gateway.config.session_template, init.flavour);
     let mut session = Session {
-        gateway: gateway.clone(),
+        memory: Memory::new(&settings.template, init.flavour),
+        outage: OutageBuffer::new(settings.reconnect_buffer_events),
+        keepalive: Keepalive::new(settings.pong_timeout),
+        rate: rate::RateLimit::new(settings.events_per_second),
+        ctx: ctx.clone(),
         init,
         out,
         upstream: None,
-        memory,
-        buffer: VecDeque::new(),
-        buffer_overflowed: false,
         active_response: None,
-        rounds: HashMap::new(),
-        handled_calls: HashSet::new(),
-        echo_ids: HashSet::new(),
-        echo_session_updated: false,
-        session_shown: false,
+        rounds: ToolRounds::default(),
+        echo: RestoreEcho::default(),
         tool_tx,
-        client_pong_due: None,
-        upstream_pong_due: None,
-        rate: rate::RateLimit::new(gateway.config.limits.events_per_second),
         last_client_event: Instant::now(),
         drain_deadline: None,
     };
-    session.run(client_rx, tool_rx, &mut writer).await;
+    let writer_done = session.run(client_rx, tool_rx, &mut writer).await;
     drop(session);
     // Let the writer flush what is queued (a close frame, an error) within the send timeout.
-    let grace = gateway.config.send_timeout * 2;
-    if tokio::time::timeout(grace, &mut writer).await.is_err() {
+    if !writer_done
+        && tokio::time::timeout(settings.send_timeout * 2, &mut writer)
+            .await
+            .is_err()
+    {
         writer.abort();
     }
     metrics.count(Count::WsDisconnects);
-    metrics.session_closed();
-    drop(ticket);
-}
-
-/// Writes frames to the client, each within `timeout`; ends (closing the session) on failure.
-async fn client_writer(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut frames: mpsc::Receiver<Message>,
-    timeout: std::time::Duration,
-) {
-    while let Some(frame) = frames.recv().await {
-        let closing = matches!(frame, Message::Close(_));
-        match tokio::time::timeout(timeout, sink.send(frame)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                tracing::debug!("client send failed: {error}");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(
-                    "[WS] client did not accept a frame within {timeout:?}; closing its session"
-                );
-                return;
-            }
-        }
-        if closing {
-            return;
-        }
-    }
-    let _ = tokio::time::timeout(timeout, sink.close()).await;
 }
 
 async fn next_upstream(
@@ -189,40 +163,53 @@ async fn next_upstream(
     }
 }
 
-async fn wait_for(reconnect: &mut Option<Reconnect>) -> Result<UpstreamSocket, link::LinkError> {
+async fn wait_for(reconnect: &mut Option<Reconnect>) -> Result<UpstreamSocket, LinkError> {
     match reconnect {
         Some(future) => future.await,
         None => std::future::pending().await,
     }
 }
 
+/// A deadline to sleep until, or forever.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Session {
+    /// The select loop; returns whether the client writer has already finished (its handle
+    /// was consumed by the loop and must not be awaited again).
     async fn run(
         &mut self,
         mut client_rx: SplitStream<WebSocket>,
         mut tool_rx: mpsc::UnboundedReceiver<ToolResult>,
         writer: &mut tokio::task::JoinHandle<()>,
-    ) {
-        match link::connect(&self.gateway, self.init.flavour).await {
+    ) -> bool {
+        match self.ctx.upstream.connect(self.init.flavour).await {
             Ok(socket) => self.upstream = Some(socket),
-            Err(error) => return self.fail(&error).await,
+            Err(error) => {
+                self.fail(&error).await;
+                return false;
+            }
         }
         if let Flow::Reconnect(why) = self.send_upstream_value(self.memory.session_update()).await {
             tracing::warn!("first session.update failed: {why}");
         }
-        let config = self.gateway.config.clone();
-        let mut ping =
-            tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+        let ctx = self.ctx.clone();
+        let settings = &ctx.settings;
+        let mut ping = tokio::time::interval_at(
+            Instant::now() + settings.ping_interval,
+            settings.ping_interval,
+        );
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reconnect: Option<Reconnect> = None;
-        let mut shutdown = self.gateway.shutdown_requested();
-        let idle = config.limits.idle_timeout;
+        let mut shutdown = ctx.shutdown.clone();
+        let idle = settings.idle_timeout;
+        let mut writer_done = false;
         loop {
             let idle_due = (!idle.is_zero()).then(|| self.last_client_event + idle);
-            let pong_due = match (self.client_pong_due, self.upstream_pong_due) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
             let flow = tokio::select! {
                 frame = client_rx.next() => self.on_client(frame).await,
                 frame = next_upstream(&mut self.upstream) => self.on_upstream(frame).await,
@@ -238,20 +225,17 @@ impl Session {
                 }
                 Some(result) = tool_rx.recv() => self.on_tool_result(result).await,
                 _ = ping.tick() => self.ping().await,
-                _ = tokio::time::sleep_until(pong_due.unwrap_or_else(Instant::now)), if pong_due.is_some() => {
-                    self.on_pong_overdue()
+                _ = until(self.keepalive.next_due()) => self.on_pong_overdue(),
+                _ = &mut *writer => {
+                    writer_done = true;
+                    Flow::End
                 }
-                _ = &mut *writer => Flow::End,
                 Ok(()) = shutdown.changed(), if self.drain_deadline.is_none() => {
                     let stop = *shutdown.borrow_and_update();
                     if stop { self.begin_drain().await } else { Flow::Continue }
                 }
-                _ = tokio::time::sleep_until(self.drain_deadline.unwrap_or_else(Instant::now)), if self.drain_deadline.is_some() => {
-                    self.finish_drain().await
-                }
-                _ = tokio::time::sleep_until(idle_due.unwrap_or_else(Instant::now)), if idle_due.is_some() => {
-                    self.on_idle().await
-                }
+                _ = until(self.drain_deadline) => self.finish_drain().await,
+                _ = until(idle_due) => self.on_idle().await,
             };
             match flow {
                 Flow::Continue => {}
@@ -260,8 +244,9 @@ impl Session {
             }
         }
         if let Some(mut upstream) = self.upstream.take() {
-            let _ = tokio::time::timeout(config.send_timeout, upstream.close(None)).await;
+            let _ = tokio::time::timeout(settings.send_timeout, upstream.close(None)).await;
         }
+        writer_done
     }
 
     // ---- to the client -------------------------------------------------------------------
@@ -279,7 +264,7 @@ impl Session {
     }
 
     /// Tell the client why the session cannot go on, then close 1011.
-    async fn fail(&self, error: &link::LinkError) {
+    async fn fail(&self, error: &LinkError) {
         let (code, message) = link::client_error(error);
         tracing::error!("[WS] giving up on the upstream: {message}");
         self.to_client_value(events::error(code, message.clone()))
@@ -300,122 +285,14 @@ impl Session {
         Flow::End
     }
 
-    // ---- from the client -----------------------------------------------------------------
-
-    async fn on_client(&mut self, frame: Option<Result<Message, axum::Error>>) -> Flow {
-        let frame = match frame {
-            Some(Ok(frame)) => frame,
-            Some(Err(error)) => return self.on_client_error(error).await,
-            None => return Flow::End,
-        };
-        if matches!(frame, Message::Text(_) | Message::Binary(_)) {
-            self.last_client_event = Instant::now();
-            match self.rate.check() {
-                rate::Verdict::Pass => {}
-                rate::Verdict::Drop(report) => {
-                    self.gateway.metrics.count(Count::ClientEventsDropped);
-                    let Some(dropped) = report else {
-                        return Flow::Continue;
-                    };
-                    let limit = self.gateway.config.limits.events_per_second;
-                    return self
-                        .to_client_value(events::error(
-                            "rate_limited",
-                            format!("More than {limit} events per second: {dropped} event(s) dropped (RATE_LIMIT_EVENTS_PER_SECOND)."),
-                        ))
-                        .await;
-                }
-            }
-        }
-        match frame {
-            Message::Text(text) => {
-                let text = text.to_string();
-                match events::parse_client(&text) {
-                    Ok(ClientEvent { kind, value }) => {
-                        self.forward_client(Pending::Client { kind, value, text })
-                            .await
-                    }
-                    Err(problem) => {
-                        let event_id = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
-                            v.get("event_id").and_then(Value::as_str).map(str::to_owned)
-                        });
-                        tracing::debug!("invalid client event: {problem}");
-                        self.to_client_value(events::error_for(
-                            "invalid_event",
-                            problem,
-                            event_id.as_deref(),
-                        ))
-                        .await
-                    }
-                }
-            }
-            Message::Binary(bytes) => self.forward_client(Pending::Binary(bytes.to_vec())).await,
-            Message::Pong(_) => {
-                self.client_pong_due = None;
-                Flow::Continue
-            }
-            Message::Ping(_) => Flow::Continue,
-            Message::Close(_) => Flow::End,
-        }
-    }
-
-    /// Send something upstream now, or hold it while reconnecting.
-    async fn forward_client(&mut self, pending: Pending) -> Flow {
-        if self.upstream.is_none() {
-            return self.hold(pending).await;
-        }
-        let frame = match pending {
-            Pending::Client { kind, value, text } => {
-                self.memory.client_event(&kind, &value);
-                if kind == "session.update" {
-                    let mut update = self.memory.session_update();
-                    if let Some(id) = value.get("event_id") {
-                        update["event_id"] = id.clone();
-                    }
-                    UpMessage::text(update.to_string())
-                } else {
-                    UpMessage::text(text)
-                }
-            }
-            Pending::Binary(bytes) => UpMessage::binary(bytes),
-            Pending::Gateway(value) => UpMessage::text(value.to_string()),
-            Pending::Frame(frame) => frame,
-        };
-        // Frames share their bytes: keeping a copy to resend costs no copy of the payload.
-        let resend = frame.clone();
-        let flow = self.send_upstream(frame).await;
-        if let Flow::Reconnect(_) = flow {
-            self.buffer.push_front(Pending::Frame(resend));
-        }
-        flow
-    }
-
-    async fn hold(&mut self, pending: Pending) -> Flow {
-        let limit = self.gateway.config.reconnect_buffer_events;
-        if self.buffer.len() < limit || matches!(pending, Pending::Gateway(_) | Pending::Frame(_)) {
-            self.buffer.push_back(pending);
-            return Flow::Continue;
-        }
-        self.gateway.metrics.count(Count::ClientEventsDropped);
-        if self.buffer_overflowed {
-            return Flow::Continue;
-        }
-        self.buffer_overflowed = true;
-        tracing::warn!(
-            "[WS] reconnect buffer full ({limit} events); dropping client events until the upstream is back"
-        );
-        self.to_client_value(events::error(
-            "reconnect_buffer_full",
-            format!("The upstream is reconnecting and {limit} events are already waiting; this and later events are dropped until it is back."),
-        ))
-        .await
-    }
+    // ---- to the upstream -----------------------------------------------------------------
 
     async fn send_upstream(&mut self, frame: UpMessage) -> Flow {
         let Some(upstream) = self.upstream.as_mut() else {
             return Flow::Continue;
         };
-        match tokio::time::timeout(self.gateway.config.send_timeout, upstream.send(frame)).await {
+        let timeout = self.ctx.settings.send_timeout;
+        match tokio::time::timeout(timeout, upstream.send(frame)).await {
             Ok(Ok(())) => Flow::Continue,
             Ok(Err(error)) => Flow::Reconnect(format!("send failed: {error}")),
             Err(_) => Flow::Reconnect("send timed out".into()),
@@ -423,7 +300,7 @@ impl Session {
     }
 
     async fn send_upstream_value(&mut self, event: Value) -> Flow {
-        self.forward_client(Pending::Gateway(event)).await
+        self.forward(Pending::Gateway(event)).await
     }
 
     // ---- from the upstream ---------------------------------------------------------------
@@ -441,7 +318,7 @@ impl Session {
             UpMessage::Text(text) => self.on_upstream_event(text.to_string()).await,
             UpMessage::Binary(bytes) => self.to_client(Message::Binary(bytes)).await,
             UpMessage::Pong(_) => {
-                self.upstream_pong_due = None;
+                self.keepalive.upstream_pong();
                 Flow::Continue
             }
             UpMessage::Close(frame) => {
@@ -471,12 +348,12 @@ impl Session {
         };
         let kind = value["type"].as_str().unwrap_or_default().to_string();
         self.memory.server_event(&kind, &value);
-        if self.is_restore_echo(&kind, &value) {
+        if self.echo.is_echo(&kind, &value) {
             return Flow::Continue;
         }
         match kind.as_str() {
             "response.created" => {
-                self.echo_ids.clear();
+                self.echo.response_started();
                 self.active_response = value["response"]["id"].as_str().map(str::to_owned);
             }
             "response.done" => {
@@ -496,28 +373,10 @@ impl Session {
         }
         if kind == "response.done"
             && let Some(id) = value["response"]["id"].as_str()
-            && let Some(round) = self.rounds.get_mut(id)
+            && self.rounds.response_done(id)
         {
-            round.response_done = true;
-            return self.maybe_continue_response(id.to_string()).await;
+            return self.continue_response().await;
         }
         Flow::Continue
-    }
-
-    fn is_restore_echo(&mut self, kind: &str, value: &Value) -> bool {
-        match kind {
-            // The client has its session already; a reconnect's new one is not news to it.
-            "session.created" => std::mem::replace(&mut self.session_shown, true),
-            "session.updated" if self.echo_session_updated => {
-                self.echo_session_updated = false;
-                true
-            }
-            "conversation.item.created" | "conversation.item.added" | "conversation.item.done" => {
-                value["item"]["id"]
-                    .as_str()
-                    .is_some_and(|id| self.echo_ids.contains(id))
-            }
-            _ => false,
-        }
     }
 }

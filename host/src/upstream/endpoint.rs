@@ -1,29 +1,9 @@
 //! Upstream endpoints: Azure OpenAI (preview and GA paths), OpenAI, or any Realtime URL.
 
-use crate::config::Secret;
+use crate::secret::Secret;
 use anyhow::{Context, bail};
 use url::Url;
-
-/// Which generation of the Realtime protocol an endpoint speaks (event names differ).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Flavour {
-    /// `/openai/realtime` (Azure preview, `api-version=…`): `response.text.delta`, `response.audio.delta` …
-    Preview,
-    /// `/v1/realtime`, `/openai/v1/realtime`: `response.output_text.delta`, `response.output_audio.delta` …
-    Ga,
-}
-
-impl Flavour {
-    /// The flavour a client or server path implies.
-    pub fn of_path(path: &str) -> Flavour {
-        if path.trim_end_matches('/').ends_with("/openai/realtime") {
-            Flavour::Preview
-        } else {
-            Flavour::Ga
-        }
-    }
-}
+pub use voxgate_wire::Flavour;
 
 /// How the gateway authenticates upstream.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +126,11 @@ impl Endpoint {
 
     pub fn flavour(&self) -> Flavour {
         Flavour::of_path(self.url.path())
+    }
+
+    /// The host name alone (for log spans).
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or("")
     }
 
     pub fn is_openai(&self) -> bool {

@@ -1,10 +1,13 @@
-//! The upstream Realtime API: where it is ([`Endpoint`]), how to authenticate, and one
-//! connection attempt with its timeout ([`connect`]). Retry and the breaker wrap `connect`
-//! in `session::link`; this module knows nothing about them.
+//! The upstream Realtime API: where it is ([`Endpoint`]), how to authenticate, one connection
+//! attempt with its timeout ([`connect_once`]), and the handle sessions use ([`Upstream`]):
+//! every connect through the upstream's breaker and retry.
 
 mod endpoint;
+pub mod link;
 
 pub use endpoint::{Auth, Endpoint, Flavour};
+pub use link::{LinkError, Target, Upstream};
+pub use voxgate_wire::net::{READ_BUFFER, socket_config};
 
 use crate::resilience::ErrorClass;
 use std::time::Duration;
@@ -49,19 +52,8 @@ impl ConnectError {
     }
 }
 
-/// Per-socket buffers. Tungstenite's defaults (128 KiB to read, 128 KiB before a write is
-/// flushed) would cost ~0.5 MiB per session (two sockets); Realtime frames are small and must
-/// go out at once, so read in 8 KiB steps and write every frame immediately.
-pub const READ_BUFFER: usize = 8 * 1024;
-
-pub fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
-}
-
 /// Open one WebSocket to `endpoint` within `timeout`, with the gateway's credentials.
-pub async fn connect(
+pub async fn connect_once(
     endpoint: &Endpoint,
     timeout: Duration,
 ) -> Result<UpstreamSocket, ConnectError> {

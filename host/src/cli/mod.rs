@@ -1,0 +1,5 @@
+//! The bodies of the `voxgate` subcommands, one file each; `main.rs` only dispatches.
+
+pub mod kb;
+pub mod plugin;
+pub mod serve;

@@ -1,0 +1,51 @@
+//! The one home of every default: read by the clap surface (`voxgate serve --help` shows
+//! them), by [`Config::default`](super::Config) (tests and the CLI tools), and checked against
+//! the README's configuration table by a test.
+
+use std::time::Duration;
+
+const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+pub const HOST: &str = "0.0.0.0";
+pub const PORT: u16 = 8003;
+pub const OPENAI_REALTIME_MODEL: &str = "gpt-realtime";
+pub const DEFAULT_KB_ID: &str = "voxgate-docs";
+pub const KB_DIR: &str = "examples/kb";
+
+pub const MAX_RETRY_ATTEMPTS: u32 = 3;
+pub const RETRY_BASE_DELAY: Duration = secs(1);
+pub const RETRY_MAX_DELAY: Duration = secs(10);
+
+/// The upstream breaker (`AZURE_CIRCUIT_*`).
+pub const UPSTREAM_CIRCUIT_FAILURE_THRESHOLD: u32 = 5;
+pub const UPSTREAM_CIRCUIT_TIMEOUT: Duration = secs(60);
+/// The knowledge-search breaker (`RAG_CIRCUIT_*`).
+pub const RAG_CIRCUIT_FAILURE_THRESHOLD: u32 = 3;
+pub const RAG_CIRCUIT_TIMEOUT: Duration = secs(30);
+/// Both breakers: probes admitted at once when half-open, and successes that close it.
+pub const CIRCUIT_HALF_OPEN_MAX_CALLS: u32 = 1;
+pub const CIRCUIT_SUCCESS_THRESHOLD: u32 = 1;
+
+pub const UPSTREAM_CONNECTION_TIMEOUT: Duration = secs(10);
+pub const CLIENT_INIT_TIMEOUT: Duration = secs(10);
+pub const PING_INTERVAL: Duration = secs(20);
+pub const PONG_TIMEOUT: Duration = secs(10);
+pub const SEND_TIMEOUT: Duration = secs(5);
+pub const NOTIFY_RECONNECT: bool = true;
+pub const RECONNECT_BUFFER_EVENTS: u32 = 1024;
+pub const MAX_TOOL_OUTPUT_BYTES: u32 = 64 * 1024;
+
+pub const PLUGIN_DIR: &str = "target/plugins/slots";
+pub const BACKOFF_PLUGIN_DEADLINE: Duration = Duration::from_millis(10);
+pub const BACKOFF_PLUGIN_MEMORY_MIB: u32 = 16;
+pub const RAG_PLUGIN_DEADLINE: Duration = secs(2);
+pub const RAG_PLUGIN_MEMORY_MIB: u32 = 256;
+
+pub const MAX_MESSAGE_BYTES: u32 = 1 << 20;
+pub const MAX_SESSIONS: u32 = 10_000;
+pub const MAX_SESSIONS_PER_IP: u32 = 0;
+pub const RATE_LIMIT_EVENTS_PER_SECOND: u32 = 500;
+pub const IDLE_TIMEOUT: Duration = secs(1800);
+pub const SHUTDOWN_GRACE: Duration = secs(10);

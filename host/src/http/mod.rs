@@ -1,0 +1,64 @@
+//! The HTTP surface: client WebSockets ([`sockets`]), `/health` and `/metrics` ([`health`]),
+//! the operator routes ([`admin`]); and serving with a graceful drain on shutdown.
+
+pub mod admin;
+pub mod health;
+pub mod sockets;
+
+use crate::gateway::Gateway;
+use axum::Router;
+use axum::routing::{any, get};
+use axum::serve::ListenerExt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The gateway's router.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/ws", any(sockets::seed_socket))
+        .route("/v1/realtime", any(sockets::drop_in_socket))
+        .route("/openai/realtime", any(sockets::drop_in_socket))
+        .route("/openai/v1/realtime", any(sockets::drop_in_socket))
+        .route("/health", get(health::health))
+        .route("/metrics", get(health::metrics))
+        .merge(admin::router(gateway.clone()))
+        .with_state(gateway)
+}
+
+/// Serve until `shutdown` resolves (no drain: see [`serve_until_drained`]).
+pub async fn serve(
+    gateway: Arc<Gateway>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(gateway).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener.tap_io(voxgate_wire::net::no_delay), app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serve until `stop` resolves, then drain: sessions finish their streaming response (within
+/// `SHUTDOWN_GRACE`), get `voxgate.shutdown` and close 1001. Returns once no session is open
+/// or the grace (plus the time to flush) has passed; the count still open at the end.
+pub async fn serve_until_drained(
+    gateway: Arc<Gateway>,
+    listener: tokio::net::TcpListener,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<i64> {
+    let draining = gateway.clone();
+    let stop = async move {
+        stop.await;
+        draining.begin_shutdown();
+    };
+    serve(gateway.clone(), listener, stop).await?;
+    // No new connections now; let open sessions finish their responses and close.
+    let config = gateway.config();
+    let deadline =
+        tokio::time::Instant::now() + config.limits.shutdown_grace + config.send_timeout * 2;
+    let metrics = gateway.metrics();
+    while metrics.active_sessions() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(metrics.active_sessions())
+}

@@ -1,0 +1,76 @@
+//! What a plugin's store holds and grants: a WASI context with nothing in it (no preopens, no
+//! environment, no arguments, no sockets, clocks frozen at the Unix epoch), its resources, its
+//! memory cap, and for RAG the read-only knowledge bases.
+
+use super::limiter::MemoryCap;
+use crate::kb::KnowledgeBases;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// What a plugin's store holds: its WASI context (granting nothing), resources, limits, and
+/// for RAG the read-only knowledge bases.
+pub struct HostState {
+    pub slot: &'static str,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub cap: MemoryCap,
+    pub knowledge: Option<Arc<KnowledgeBases>>,
+    /// When the plugin last asked for a knowledge base's chunks (it is building an index).
+    pub index_started: Option<std::time::Instant>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Clocks a plugin sees: always the Unix epoch, never advancing (time comes from the host
+/// through the call's arguments, so a plugin cannot build timers or timing side channels).
+struct FrozenWall;
+impl wasmtime_wasi::HostWallClock for FrozenWall {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+struct FrozenMonotonic;
+impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonic {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+impl HostState {
+    pub fn new(
+        slot: &'static str,
+        memory_bytes: usize,
+        knowledge: Option<Arc<KnowledgeBases>>,
+    ) -> HostState {
+        let wasi = WasiCtx::builder()
+            .wall_clock(FrozenWall)
+            .monotonic_clock(FrozenMonotonic)
+            .build();
+        HostState {
+            slot,
+            wasi,
+            table: ResourceTable::new(),
+            cap: MemoryCap {
+                bytes: memory_bytes,
+                hit: false,
+            },
+            knowledge,
+            index_started: None,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! What a session is given: the handles it uses (the upstream, the knowledge search, metrics,
+//! the shutdown signal) and its settings. Built once by `Gateway::start`; nothing else of the
+//! gateway reaches a session.
+
+use crate::metrics::Metrics;
+use crate::tools::knowledge_search::KnowledgeSearch;
+use crate::upstream::{Flavour, Upstream};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The settings every session runs with.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// The `session` of the first `session.update` (the client's updates merge over it).
+    pub template: Value,
+    pub ping_interval: Duration,
+    pub pong_timeout: Duration,
+    /// Every single send, to either socket.
+    pub send_timeout: Duration,
+    pub notify_reconnect: bool,
+    /// Client events held while the upstream reconnects.
+    pub reconnect_buffer_events: usize,
+    /// 0 = unlimited.
+    pub events_per_second: u32,
+    /// Zero = never.
+    pub idle_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub max_message_bytes: usize,
+}
+
+/// The handles a session uses.
+pub struct SessionContext {
+    pub upstream: Arc<Upstream>,
+    pub search: Arc<KnowledgeSearch>,
+    pub metrics: Arc<Metrics>,
+    pub settings: SessionSettings,
+    /// Becomes true when the gateway begins to shut down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// How a session was opened.
+#[derive(Debug, Clone)]
+pub struct SessionInit {
+    pub kb_id: String,
+    /// The protocol generation the client speaks (decides the simulator path).
+    pub flavour: Flavour,
+    /// `/ws` clients also get the seed's `{"error": …}` messages.
+    pub seed_protocol: bool,
+}

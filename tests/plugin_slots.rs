@@ -1,0 +1,144 @@
+//! The plugin slots on their own: containment of untrusted components (traps, loops, memory,
+//! sandbox), validation of bad files, and `plugin check` — through the real slots.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use support::*;
+use voxgate::metrics::Metrics;
+use voxgate::plugins::SlotLimits;
+use voxgate::plugins::backoff::{self, Backoff, probe_context};
+use voxgate::plugins::slot::{CallFault, Slot};
+use voxgate::resilience::{Decision, ErrorClass};
+
+fn check(file: &Path) -> voxgate::plugins::check::Report {
+    voxgate::plugins::check::check(file, &voxgate::Config::default().plugins)
+}
+
+fn built(name: &str) -> PathBuf {
+    plugin_file(name)
+}
+
+fn backoff_slot(plugin: &str, deadline: Duration, memory_mib: usize) -> Slot<Backoff> {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let limits = SlotLimits {
+        deadline,
+        memory_bytes: memory_mib << 20,
+    };
+    let slot = Slot::<Backoff>::new(&dir, limits, None, None, Arc::new(Metrics::new())).unwrap();
+    let bytes = std::fs::read(built(plugin)).unwrap();
+    let version = slot.prepare(&bytes, plugin.into()).unwrap();
+    slot.install(version);
+    slot
+}
+
+#[test]
+fn default_policy_gives_the_seed_delays() {
+    let slot = backoff_slot("backoff-exponential", Duration::from_millis(10), 16);
+    let delays: Vec<Decision> = (1..=5)
+        .map(|n| backoff::decide(&slot, &probe_context(n, ErrorClass::Timeout)).unwrap())
+        .collect();
+    let secs: Vec<u64> = delays
+        .iter()
+        .map(|d| match d {
+            Decision::RetryAfter(d) => d.as_secs(),
+            Decision::GiveUp => 999,
+        })
+        .collect();
+    assert_eq!(secs, [1, 2, 4, 8, 10]);
+}
+
+#[test]
+fn a_trapping_plugin_fails_one_call_and_the_next_works_on_a_fresh_instance() {
+    let slot = backoff_slot("test-backoff-trap", Duration::from_millis(50), 16);
+    for _ in 0..3 {
+        match backoff::decide(&slot, &probe_context(2, ErrorClass::Other)) {
+            Err(CallFault::Trap(message)) => assert!(!message.is_empty()),
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
+    assert_eq!(slot.health_json()["faults"], 3);
+    // Attempt 1 still answers: a trapped store was thrown away, a fresh instance serves.
+    assert!(backoff::decide(&slot, &probe_context(1, ErrorClass::Other)).is_ok());
+}
+
+#[test]
+fn a_looping_plugin_is_stopped_near_its_deadline() {
+    let slot = backoff_slot("test-backoff-loop", Duration::from_millis(50), 16);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        backoff::decide(&slot, &probe_context(2, ErrorClass::Other)),
+        Err(CallFault::Timeout)
+    );
+    // Generous bound: the point is that it ends at all, not how fast this machine is.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_allocating_plugin_hits_its_memory_cap() {
+    let slot = backoff_slot("test-backoff-oom", Duration::from_secs(5), 16);
+    assert_eq!(
+        backoff::decide(&slot, &probe_context(2, ErrorClass::Other)),
+        Err(CallFault::Oom)
+    );
+}
+
+#[test]
+fn a_plugin_sees_no_files_environment_arguments_or_real_clock() {
+    let slot = backoff_slot("test-backoff-sneaky", Duration::from_secs(1), 16);
+    let decision = backoff::decide(&slot, &probe_context(1, ErrorClass::Other)).unwrap();
+    // 1000 + bitmask of what it could reach: exactly 1000 means everything was denied.
+    assert_eq!(decision, Decision::RetryAfter(Duration::from_millis(1000)));
+}
+
+#[test]
+fn bad_files_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let slot = Slot::<Backoff>::new(
+        dir.path(),
+        voxgate::Config::default().plugins.backoff,
+        None,
+        None,
+        Arc::new(Metrics::new()),
+    )
+    .unwrap();
+    let garbage = slot
+        .prepare(b"\0asm garbage that is not a component", "garbage".into())
+        .err()
+        .unwrap();
+    assert!(
+        garbage.contains("not a valid WebAssembly component"),
+        "{garbage}"
+    );
+    let wrong = std::fs::read(built("rag-bm25")).unwrap();
+    let wrong = slot.prepare(&wrong, "rag".into()).err().unwrap();
+    assert!(wrong.contains("backoff-policy"), "{wrong}");
+}
+
+#[test]
+fn plugin_check_reports_worlds_imports_and_problems() {
+    for (plugin, world) in [
+        ("backoff-exponential", "backoff-policy"),
+        ("backoff-decorrelated-jitter", "backoff-policy"),
+        ("rag-bm25", "rag-search"),
+    ] {
+        let report = check(&built(plugin));
+        assert!(report.passed(), "{plugin}: {report:?}");
+        assert_eq!(report.world.as_deref(), Some(world));
+    }
+    let trap = check(&built("test-backoff-trap"));
+    assert!(!trap.passed());
+    assert!(trap.problems.iter().any(|p| p.contains("trap")), "{trap:?}");
+    let rag_fail = check(&built("test-rag-fail"));
+    assert!(!rag_fail.passed(), "{rag_fail:?}");
+    let garbage = check(Path::new("Cargo.toml"));
+    assert!(!garbage.passed());
+}
+
+// ---- through a running gateway --------------------------------------------------------

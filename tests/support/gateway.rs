@@ -1,0 +1,118 @@
+//! A real gateway on a loopback port, and a standalone simulator for fault injection.
+
+use super::{Client, capture_logs};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use voxgate::Gateway;
+use voxgate::config::{Config, UpstreamConfig};
+use voxgate::secret::Secret;
+use voxgate::upstream::Endpoint;
+use voxgate_sim::Simulator;
+
+/// A standalone simulator (for fault injection).
+pub struct Sim {
+    pub sim: Simulator,
+    pub addr: SocketAddr,
+}
+
+impl Sim {
+    pub async fn start() -> Sim {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let (sim, addr) = Simulator::spawn(listener).await.expect("simulator");
+        Sim { sim, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// Point `config` at this simulator (GA path unless told otherwise), with `key` if given.
+    pub fn upstream(&self, path: &str, key: Option<&str>) -> UpstreamConfig {
+        UpstreamConfig::Fixed(Endpoint::custom(&self.url(path), key.map(Secret::new)).expect("url"))
+    }
+
+    /// Inject faults through the real HTTP route.
+    pub async fn faults(&self, body: Value) {
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/_sim/faults", self.addr))
+            .json(&body)
+            .send()
+            .await
+            .expect("faults request");
+        assert!(
+            response.status().is_success(),
+            "fault injection refused: {body}"
+        );
+    }
+
+    pub async fn sessions(&self) -> Vec<Value> {
+        serde_json::from_value(get_json(&format!("http://{}/_sim/sessions", self.addr)).await)
+            .expect("sessions")
+    }
+}
+
+/// GET a JSON document.
+pub async fn get_json(url: &str) -> Value {
+    reqwest::get(url)
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+/// A standalone simulator and a gateway whose upstream it is (GA path, no key).
+pub async fn gateway_on_sim(mut config: Config) -> (Sim, TestGateway) {
+    let sim = Sim::start().await;
+    config.upstream = sim.upstream("/v1/realtime", None);
+    (sim, TestGateway::start(config).await)
+}
+
+/// A gateway serving on a loopback port.
+pub struct TestGateway {
+    pub addr: SocketAddr,
+    pub gateway: Arc<Gateway>,
+}
+
+impl TestGateway {
+    pub async fn start(config: Config) -> TestGateway {
+        capture_logs();
+        let gateway = Gateway::start(config).await.expect("gateway starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let serving = gateway.clone();
+        tokio::spawn(async move {
+            voxgate::http::serve(serving, listener, std::future::pending())
+                .await
+                .expect("serve");
+        });
+        TestGateway { addr, gateway }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    pub async fn health(&self) -> Value {
+        get_json(&format!("http://{}/health", self.addr)).await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("http://{}{path}", self.addr))
+            .await
+            .expect("request")
+    }
+
+    /// A `/ws` client past the seed handshake, with its `session.created` read.
+    pub async fn seed_client(&self, kb_id: &str) -> Client {
+        let mut client = Client::connect(&self.url("/ws")).await;
+        client.send(json!({ "kb_id": kb_id })).await;
+        client.recv_type("session.created").await;
+        client
+    }
+}

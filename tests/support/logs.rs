@@ -1,0 +1,56 @@
+//! Every log line of this test binary, captured for assertions (the secret scan, session ids).
+
+use std::sync::Arc;
+
+static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+struct LogWriter(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Capture every log line of this test binary (voxgate's at every level, others from INFO).
+pub fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        // Every crate at DEBUG (so the secret scan sees what a debugging operator would),
+        // except the compiler's own chatter.
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::Level::DEBUG)
+            .with_target("voxgate", tracing::Level::TRACE)
+            .with_target("cranelift", tracing::Level::INFO)
+            .with_target("cranelift_codegen", tracing::Level::INFO)
+            .with_target("wasmtime", tracing::Level::INFO)
+            .with_target("wasmtime_cranelift", tracing::Level::INFO)
+            .with_target("regalloc2", tracing::Level::INFO);
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let _ = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || LogWriter(sink.clone())),
+            )
+            .with(filter)
+            .try_init();
+        buffer
+    });
+}
+
+/// Everything logged so far by this test binary (all tests share it).
+pub fn logs() -> String {
+    LOGS.get()
+        .map(|b| String::from_utf8_lossy(&b.lock().unwrap_or_else(|p| p.into_inner())).into_owned())
+        .unwrap_or_default()
+}
