@@ -314,3 +314,36 @@ async fn health_and_metrics_speak_the_seed_names() {
     );
     assert!(metrics.contains("voxgate_azure_connect_seconds_bucket"));
 }
+
+#[tokio::test]
+async fn each_session_logs_under_its_own_id() {
+    let (sim, gw) = gateway_on_sim(test_config()).await;
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let mut client = Client::connect(&gw.url("/v1/realtime")).await;
+        client.recv_type("session.created").await;
+        client.text_only().await;
+        client.turn("hello").await;
+        clients.push(client);
+    }
+    sim.faults(json!({"close": {"code": 1001, "reason": "session_expired"}}))
+        .await;
+    for client in &mut clients {
+        client.recv_type("voxgate.upstream.reconnected").await;
+    }
+    let logs = logs();
+    // Lines the sessions logged for this outage, each inside its `session{id=… kb=… upstream=…}`.
+    let ids: std::collections::BTreeSet<&str> = logs
+        .lines()
+        .filter(|line| {
+            line.contains("[WS] Azure disconnected: closed by upstream (1001 session_expired)")
+        })
+        .filter_map(|line| {
+            let at = line.find("session{id=")? + "session{id=".len();
+            line[at..].split([' ', '}']).next()
+        })
+        .collect();
+    assert!(ids.len() >= 2, "two sessions, two ids: {ids:?}");
+    assert!(ids.iter().all(|id| id.starts_with("sess_")));
+    assert!(logs.contains("kb=voxgate-docs"), "the kb is a span field");
+}
