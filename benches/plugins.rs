@@ -1,6 +1,7 @@
 //! Plugin call costs: one backoff decision through the plugin exactly as the gateway makes it
-//! (async → blocking pool → pooled live instance), the same on the calling thread, on a fresh
-//! instance per call, and as a native function; and reload time (file → new version serving).
+//! (async on the runtime's worker, through the slot's gate, on a pooled live instance), on a
+//! fresh instance per call, and as a native function; and reload time (file → new version
+//! serving).
 //! `cargo bench --bench plugins`
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -19,7 +20,11 @@ fn wasm(name: &str) -> Vec<u8> {
 }
 
 fn slot(dir: &Path, cache: bool) -> Arc<Slot<Backoff>> {
-    let cache = cache.then(|| dir.join(".cache"));
+    let cache = cache.then(|| {
+        voxgate::plugins::engine::PluginEngine::shared()
+            .unwrap()
+            .cache(dir.join(".cache"), 1 << 30)
+    });
     let slot = Slot::<Backoff>::new(
         dir,
         Config::default().plugins.backoff,
@@ -30,7 +35,8 @@ fn slot(dir: &Path, cache: bool) -> Arc<Slot<Backoff>> {
     .unwrap();
     let version = slot
         .prepare(&wasm("backoff-exponential"), "bench".into())
-        .unwrap();
+        .unwrap()
+        .0;
     slot.install(version);
     Arc::new(slot)
 }
@@ -50,15 +56,18 @@ fn backoff_decision(c: &mut Criterion) {
     group.bench_function("native_fn", |b| {
         b.iter(|| black_box(Exponential::delay(black_box(&ctx))))
     });
-    group.bench_function("plugin_live_instance_same_thread", |b| {
-        b.iter(|| black_box(backoff::decide(&slot, black_box(&ctx)).unwrap()))
-    });
     group.bench_function("plugin_as_the_gateway_calls_it", |b| {
         b.to_async(&runtime)
             .iter(|| async { black_box(policy.next_delay(black_box(&ctx)).await) })
     });
     group.bench_function("plugin_fresh_store_instantiate_call", |b| {
-        b.iter(|| black_box(backoff::decide_fresh(&slot, black_box(&ctx)).unwrap()))
+        b.to_async(&runtime).iter(|| async {
+            black_box(
+                backoff::decide_fresh(&slot, black_box(&ctx))
+                    .await
+                    .unwrap(),
+            )
+        })
     });
     group.finish();
 }
@@ -99,6 +108,7 @@ fn reload(c: &mut Criterion) {
                 uncached
                     .prepare(&files[1], "bench".into())
                     .unwrap()
+                    .0
                     .sha256
                     .len(),
             )

@@ -40,6 +40,7 @@ fn main() -> anyhow::Result<()> {
     let limits = SlotLimits {
         deadline: Duration::from_secs(120),
         memory_bytes: 1 << 30,
+        ..voxgate::Config::default().plugins.rag
     };
     let slot = Slot::<Rag>::new(
         scratch.path(),
@@ -51,10 +52,16 @@ fn main() -> anyhow::Result<()> {
     let wasm = std::fs::read(PathBuf::from(voxgate::plugins::BUILD_DIR).join("rag-bm25.wasm"))?;
     let version = slot
         .prepare(&wasm, "rag-bm25".into())
-        .map_err(|e| anyhow::anyhow!(e))?;
+        .map_err(|e| anyhow::anyhow!(e))?
+        .0;
     slot.install(version);
+    let search = |q: &str, k: u32| {
+        voxgate::plugins::run_to_completion(rag::search(&slot, "man", q, k))
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r.map_err(anyhow::Error::from))
+    };
     let started = Instant::now();
-    rag::search(&slot, "man", "warm up the index", 1)?;
+    search("warm up the index", 1)?;
     eprintln!(
         "index built in {:.0} ms",
         started.elapsed().as_secs_f64() * 1e3
@@ -67,7 +74,7 @@ fn main() -> anyhow::Result<()> {
     for line in queries.lines().filter(|l| !l.trim().is_empty()) {
         let query: serde_json::Value = serde_json::from_str(line)?;
         let text = query["query"].as_str().unwrap_or_default();
-        let hits = rag::search(&slot, "man", text, 10).unwrap_or_default();
+        let hits = search(text, 10).unwrap_or_default();
         let ranked: Vec<&str> = hits.iter().map(|h| h.chunk_id.as_str()).collect();
         writeln!(
             out,

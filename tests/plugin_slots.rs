@@ -11,10 +11,15 @@ use voxgate::metrics::Metrics;
 use voxgate::plugins::SlotLimits;
 use voxgate::plugins::backoff::{self, Backoff, probe_context};
 use voxgate::plugins::slot::{CallFault, Slot};
-use voxgate::resilience::{Decision, ErrorClass};
+use voxgate::resilience::{Decision, ErrorClass, RetryContext};
 
 fn check(file: &Path) -> voxgate::plugins::check::Report {
     voxgate::plugins::check::check(file, &voxgate::Config::default().plugins)
+}
+
+/// One decision, from synchronous test code.
+fn decide(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
+    voxgate::plugins::run_to_completion(backoff::decide(slot, ctx)).expect("a runtime")
 }
 
 fn built(name: &str) -> PathBuf {
@@ -26,10 +31,11 @@ fn backoff_slot(plugin: &str, deadline: Duration, memory_mib: usize) -> Slot<Bac
     let limits = SlotLimits {
         deadline,
         memory_bytes: memory_mib << 20,
+        ..voxgate::Config::default().plugins.backoff
     };
     let slot = Slot::<Backoff>::new(&dir, limits, None, None, Arc::new(Metrics::new())).unwrap();
     let bytes = std::fs::read(built(plugin)).unwrap();
-    let version = slot.prepare(&bytes, plugin.into()).unwrap();
+    let (version, _) = slot.prepare(&bytes, plugin.into()).unwrap();
     slot.install(version);
     slot
 }
@@ -38,7 +44,7 @@ fn backoff_slot(plugin: &str, deadline: Duration, memory_mib: usize) -> Slot<Bac
 fn default_policy_gives_the_seed_delays() {
     let slot = backoff_slot("backoff-exponential", Duration::from_millis(10), 16);
     let delays: Vec<Decision> = (1..=5)
-        .map(|n| backoff::decide(&slot, &probe_context(n, ErrorClass::Timeout)).unwrap())
+        .map(|n| decide(&slot, &probe_context(n, ErrorClass::Timeout)).unwrap())
         .collect();
     let secs: Vec<u64> = delays
         .iter()
@@ -54,14 +60,14 @@ fn default_policy_gives_the_seed_delays() {
 fn a_trapping_plugin_fails_one_call_and_the_next_works_on_a_fresh_instance() {
     let slot = backoff_slot("test-backoff-trap", Duration::from_millis(50), 16);
     for _ in 0..3 {
-        match backoff::decide(&slot, &probe_context(2, ErrorClass::Other)) {
+        match decide(&slot, &probe_context(2, ErrorClass::Other)) {
             Err(CallFault::Trap(message)) => assert!(!message.is_empty()),
             other => panic!("expected a trap, got {other:?}"),
         }
     }
     assert_eq!(slot.health_json()["faults"], 3);
     // Attempt 1 still answers: a trapped store was thrown away, a fresh instance serves.
-    assert!(backoff::decide(&slot, &probe_context(1, ErrorClass::Other)).is_ok());
+    assert!(decide(&slot, &probe_context(1, ErrorClass::Other)).is_ok());
 }
 
 #[test]
@@ -69,7 +75,7 @@ fn a_looping_plugin_is_stopped_near_its_deadline() {
     let slot = backoff_slot("test-backoff-loop", Duration::from_millis(50), 16);
     let started = std::time::Instant::now();
     assert_eq!(
-        backoff::decide(&slot, &probe_context(2, ErrorClass::Other)),
+        decide(&slot, &probe_context(2, ErrorClass::Other)),
         Err(CallFault::Timeout)
     );
     // Generous bound: the point is that it ends at all, not how fast this machine is.
@@ -84,7 +90,7 @@ fn a_looping_plugin_is_stopped_near_its_deadline() {
 fn an_allocating_plugin_hits_its_memory_cap() {
     let slot = backoff_slot("test-backoff-oom", Duration::from_secs(5), 16);
     assert_eq!(
-        backoff::decide(&slot, &probe_context(2, ErrorClass::Other)),
+        decide(&slot, &probe_context(2, ErrorClass::Other)),
         Err(CallFault::Oom)
     );
 }
@@ -92,7 +98,7 @@ fn an_allocating_plugin_hits_its_memory_cap() {
 #[test]
 fn a_plugin_sees_no_files_environment_arguments_or_real_clock() {
     let slot = backoff_slot("test-backoff-sneaky", Duration::from_secs(1), 16);
-    let decision = backoff::decide(&slot, &probe_context(1, ErrorClass::Other)).unwrap();
+    let decision = decide(&slot, &probe_context(1, ErrorClass::Other)).unwrap();
     // 1000 + bitmask of what it could reach: exactly 1000 means everything was denied.
     assert_eq!(decision, Decision::RetryAfter(Duration::from_millis(1000)));
 }

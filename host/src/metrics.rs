@@ -32,6 +32,8 @@ names!(
         WsConnections => "ws_connections",
         WsDisconnects => "ws_disconnects",
         PluginReloads => "plugin_reloads",
+        PluginLogDropped => "plugin_log_dropped",
+        PluginCallsRefusedBusy => "plugin_calls_refused_busy",
         ClientEventsDropped => "client_events_dropped",
         ToolOutputsTruncated => "tool_outputs_truncated",
     }

@@ -142,19 +142,44 @@ impl Default for Config {
             plugins: PluginSettings {
                 dir: PathBuf::from(defaults::PLUGIN_DIR),
                 cache_dir: None,
-                backoff: SlotLimits {
-                    deadline: defaults::BACKOFF_PLUGIN_DEADLINE,
-                    memory_bytes: mib(defaults::BACKOFF_PLUGIN_MEMORY_MIB),
-                },
-                rag: SlotLimits {
-                    deadline: defaults::RAG_PLUGIN_DEADLINE,
-                    memory_bytes: mib(defaults::RAG_PLUGIN_MEMORY_MIB),
-                },
+                cache_max_bytes: defaults::PLUGIN_CACHE_MAX_BYTES,
+                backoff: slot_limits(
+                    defaults::BACKOFF_PLUGIN_DEADLINE,
+                    defaults::BACKOFF_PLUGIN_MEMORY_MIB,
+                    defaults::PLUGIN_MAX_BYTES,
+                ),
+                rag: slot_limits(
+                    defaults::RAG_PLUGIN_DEADLINE,
+                    defaults::RAG_PLUGIN_MEMORY_MIB,
+                    defaults::PLUGIN_MAX_BYTES,
+                ),
             },
             admin_token: None,
             limits: ClientLimits::default(),
         }
     }
+}
+
+/// A slot's limits with the shared defaults for compiling and concurrency.
+fn slot_limits(deadline: Duration, memory_mib: u32, max_file_bytes: u64) -> SlotLimits {
+    SlotLimits {
+        deadline,
+        memory_bytes: mib(memory_mib),
+        max_file_bytes,
+        compile_timeout: defaults::PLUGIN_COMPILE_TIMEOUT,
+        max_concurrent: concurrent_calls(defaults::PLUGIN_MAX_CONCURRENT_CALLS),
+        max_queued: defaults::PLUGIN_MAX_QUEUED_CALLS as usize,
+    }
+}
+
+/// `PLUGIN_MAX_CONCURRENT_CALLS`: 0 means one fewer than the cores, at least 1, so plugin
+/// work always leaves a core to the sessions.
+pub(crate) fn concurrent_calls(setting: u32) -> usize {
+    if setting > 0 {
+        return setting as usize;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.saturating_sub(1).max(1)
 }
 
 /// Bytes in `n` MiB.

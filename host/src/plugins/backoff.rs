@@ -1,6 +1,7 @@
 //! The `backoff-policy` world on the host side: bindings, the slot kind, and the
-//! `BackoffPolicy` the retry executor uses. A plugin fault (trap, deadline, memory, nonsense)
-//! falls back to the built-in exponential policy for that decision, and is counted.
+//! `BackoffPolicy` the retry executor uses. A decision runs on the async runtime (the guest
+//! yields at every epoch tick), under the slot's deadline. A plugin fault (trap, deadline,
+//! memory, busy) falls back to the built-in exponential policy for that decision, and is counted.
 
 use super::sandbox::HostState;
 use super::slot::{CallFault, Kind, Slot};
@@ -8,6 +9,7 @@ use crate::resilience::backoff::DecisionFuture;
 use crate::resilience::{
     BackoffPolicy, Decision, ErrorClass, Exponential, Operation, RetryContext,
 };
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::Store;
@@ -18,6 +20,7 @@ mod bindings {
         world: "backoff-policy",
         path: "../wit",
         with: { "voxgate:plugins/log": crate::plugins::imports::log },
+        exports: { default: async },
     });
 }
 
@@ -31,6 +34,8 @@ impl Kind for Backoff {
     const WORLD: &'static str = "backoff-policy";
     type Pre = bindings::BackoffPolicyPre<HostState>;
     type Bindings = bindings::BackoffPolicy;
+    type Input = wit::RetryContext;
+    type Output = wit::Decision;
 
     fn link(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
         bindings::BackoffPolicy::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
@@ -41,20 +46,25 @@ impl Kind for Backoff {
         bindings::BackoffPolicyPre::new(pre).map_err(Into::into)
     }
 
-    fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<HostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate(store)
+    fn instantiate<'a>(
+        pre: &'a Self::Pre,
+        store: &'a mut Store<HostState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Bindings>> + Send + 'a {
+        pre.instantiate_async(store)
     }
 
-    fn smoke(bindings: &Self::Bindings, store: &mut Store<HostState>) -> Result<(), String> {
-        let ctx = to_wit(&probe_context(1, ErrorClass::Refused));
+    fn invoke<'a>(
+        bindings: &'a Self::Bindings,
+        store: &'a mut Store<HostState>,
+        input: Self::Input,
+    ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send + 'a {
         bindings
             .voxgate_plugins_backoff()
-            .call_next_delay(store, ctx)
-            .map(|_| ())
-            .map_err(|e| format!("{e:#}"))
+            .call_next_delay(store, input)
+    }
+
+    fn smoke_input() -> Self::Input {
+        to_wit(&probe_context(1, ErrorClass::Refused))
     }
 }
 
@@ -100,26 +110,14 @@ fn to_wit(ctx: &RetryContext) -> wit::RetryContext {
     }
 }
 
-/// One decision from the plugin (blocking; the caller runs it on a blocking thread).
-pub fn decide(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
-    let wit_ctx = to_wit(ctx);
-    slot.call(|bindings, store| {
-        bindings
-            .voxgate_plugins_backoff()
-            .call_next_delay(store, wit_ctx)
-    })
-    .map(from_wit)
+/// One decision from the plugin.
+pub async fn decide(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
+    slot.call(to_wit(ctx)).await.map(from_wit)
 }
 
 /// The same decision on a fresh instance (benchmarks: the cost of not reusing instances).
-pub fn decide_fresh(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
-    let wit_ctx = to_wit(ctx);
-    slot.call_fresh(|bindings, store| {
-        bindings
-            .voxgate_plugins_backoff()
-            .call_next_delay(store, wit_ctx)
-    })
-    .map(from_wit)
+pub async fn decide_fresh(slot: &Slot<Backoff>, ctx: &RetryContext) -> Result<Decision, CallFault> {
+    slot.call_fresh(to_wit(ctx)).await.map(from_wit)
 }
 
 fn from_wit(decision: wit::Decision) -> Decision {
@@ -136,21 +134,12 @@ pub struct PluginPolicy {
 
 impl BackoffPolicy for PluginPolicy {
     fn next_delay<'a>(&'a self, ctx: &'a RetryContext) -> DecisionFuture<'a> {
-        let slot = self.slot.clone();
-        let owned = ctx.clone();
         Box::pin(async move {
-            let decided = tokio::task::spawn_blocking(move || decide(&slot, &owned)).await;
-            match decided {
-                Ok(Ok(decision)) => decision,
-                Ok(Err(fault)) => {
+            match decide(&self.slot, ctx).await {
+                Ok(decision) => decision,
+                Err(fault) => {
                     tracing::warn!(
                         "[PLUGIN backoff] {fault}; using the built-in exponential policy"
-                    );
-                    Decision::RetryAfter(Exponential::delay(ctx))
-                }
-                Err(join) => {
-                    tracing::error!(
-                        "[PLUGIN backoff] call did not complete: {join}; using the built-in exponential policy"
                     );
                     Decision::RetryAfter(Exponential::delay(ctx))
                 }

@@ -30,25 +30,6 @@ impl Report {
     }
 }
 
-/// Interfaces a plugin may import (WASI ones a Rust `std` guest links even when unused; the
-/// host grants them nothing: no preopens, no environment, no arguments, frozen clocks).
-fn allowed(import: &str, world: &str) -> bool {
-    let name = import.split('@').next().unwrap_or(import);
-    match name {
-        "voxgate:plugins/log" => true,
-        "voxgate:plugins/knowledge" => world == Rag::WORLD,
-        _ => [
-            "wasi:cli/",
-            "wasi:io/",
-            "wasi:clocks/",
-            "wasi:random/",
-            "wasi:filesystem/",
-        ]
-        .iter()
-        .any(|prefix| name.starts_with(prefix)),
-    }
-}
-
 /// Check `file` as the gateway would load it, with the slots' limits from `settings`.
 pub fn check(file: &Path, settings: &PluginSettings) -> Report {
     let mut report = Report {
@@ -72,8 +53,9 @@ pub fn check(file: &Path, settings: &PluginSettings) -> Report {
             return report;
         }
     };
-    let component = match engine.compile(&bytes, &report.sha256, None) {
-        Ok(component) => component,
+    let budget = settings.backoff.compile_timeout.max(settings.rag.compile_timeout);
+    let component = match engine.compile(&bytes, &report.sha256, None, budget) {
+        Ok((component, _)) => component,
         Err(e) => {
             report.problems.push(format!(
                 "not a valid WebAssembly component: {}",
@@ -110,7 +92,7 @@ pub fn check(file: &Path, settings: &PluginSettings) -> Report {
     };
     report.world = Some(world.to_string());
     for import in &report.imports {
-        if !allowed(import, world) {
+        if !super::imports::permitted(import, world) {
             report.problems.push(format!(
                 "import {import} is not allowed for the {world} world"
             ));
@@ -145,7 +127,7 @@ fn loaded<K: Kind>(
 ) -> Result<Slot<K>, String> {
     let slot = Slot::<K>::new(dir, limits, None, knowledge, Arc::new(Metrics::new()))
         .map_err(|e| format!("{e:#}"))?;
-    slot.install(slot.prepare(bytes, "check".into())?);
+    slot.install(slot.prepare(bytes, "check".into())?.0);
     Ok(slot)
 }
 
@@ -166,7 +148,7 @@ fn probe_backoff(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Repo
         let mut decisions = Vec::new();
         for attempt in 1..=3 {
             let ctx = probe_context(attempt, class);
-            match backoff::decide(&slot, &ctx) {
+            match super::run_to_completion(backoff::decide(&slot, &ctx)).unwrap_or(Err(super::slot::CallFault::Missing)) {
                 Ok(Decision::RetryAfter(delay)) if delay > ctx.max_delay => {
                     report.problems.push(format!(
                         "{class:?}, attempt {attempt}: delay {delay:?} exceeds max-delay {:?} (the host would clamp it)",
@@ -217,7 +199,9 @@ fn probe_rag(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Report) 
         Ok(slot) => slot,
         Err(problem) => return report.problems.push(problem),
     };
-    match rag::search(&slot, "probe", "circuit breaker", 2) {
+    match super::run_to_completion(rag::search(&slot, "probe", "circuit breaker", 2))
+        .unwrap_or_else(|e| Err(rag::SearchError::Internal(e.to_string())))
+    {
         Ok(hits) if hits.first().is_some_and(|h| h.chunk_id == "breakers.md#0") => {
             report.probes.push(format!("search 'circuit breaker' → {} hit(s), best breakers.md#0", hits.len()));
         }
@@ -227,7 +211,9 @@ fn probe_rag(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Report) 
         )),
         Err(e) => report.problems.push(format!("search on the probe knowledge base failed: {e}")),
     }
-    match rag::search(&slot, "no-such-kb", "anything", 3) {
+    match super::run_to_completion(rag::search(&slot, "no-such-kb", "anything", 3))
+        .unwrap_or_else(|e| Err(rag::SearchError::Internal(e.to_string())))
+    {
         Err(rag::SearchError::UnknownKb(_)) => {
             report.probes.push("unknown kb → unknown-kb error".into())
         }

@@ -1,11 +1,12 @@
 //! One Wasmtime `Engine` per process: component model, Cranelift, pooling allocator, epoch
-//! interruption driven by a 1 ms ticker thread. Compiles components, with an on-disk cache of
-//! precompiled artifacts keyed by file hash + engine compatibility.
+//! interruption driven by a 1 ms ticker thread (calls yield to the async runtime at every
+//! tick). Compiles components on one low-priority compile worker with a time budget, reusing
+//! precompiled artifacts from the [`ArtifactCache`].
 
-use anyhow::Context;
+use super::cache::ArtifactCache;
+use anyhow::{Context, bail};
 use std::hash::{Hash, Hasher};
-use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use wasmtime::component::Component;
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -45,6 +46,8 @@ impl PluginEngine {
             .epoch_interruption(true)
             .cranelift_opt_level(wasmtime::OptLevel::Speed)
             .max_wasm_stack(1 << 20)
+            // One compile thread (the compile worker), never the whole machine.
+            .parallel_compilation(false)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         let engine = Engine::new(&config)
             .map_err(anyhow::Error::from)
@@ -74,42 +77,76 @@ impl PluginEngine {
         (deadline.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
     }
 
-    /// Compile `bytes` (whose hash is `sha256`), reusing a precompiled artifact from
-    /// `cache_dir` when one matches this engine.
+    /// The cache of artifacts for this engine in `dir`, bounded to `max_bytes`.
+    pub fn cache(&self, dir: std::path::PathBuf, max_bytes: u64) -> ArtifactCache {
+        ArtifactCache::new(dir, max_bytes, self.compatibility.clone())
+    }
+
+    /// Compile `bytes` (whose hash is `sha256`), from the cache when it holds the artifact.
+    /// A fresh compile runs on the compile worker within `budget`; its artifact is returned
+    /// for the caller to cache once the component has proven itself.
     pub fn compile(
         &self,
         bytes: &[u8],
         sha256: &str,
-        cache_dir: Option<&Path>,
-    ) -> anyhow::Result<Component> {
-        let Some(dir) = cache_dir else {
-            return Component::new(&self.engine, bytes).map_err(anyhow::Error::from);
-        };
-        let artifact = dir.join(format!("{sha256}-{}.cwasm", self.compatibility));
-        if artifact.exists() {
-            // SAFETY: artifacts in the cache directory are written only by this function, from
-            // `precompile_component` of an engine with the same compatibility hash; Wasmtime
-            // still checks the header and refuses an incompatible or foreign file.
+        cache: Option<&ArtifactCache>,
+        budget: Duration,
+    ) -> anyhow::Result<(Component, Option<Vec<u8>>)> {
+        if let Some(artifact) = cache.and_then(|c| c.get(sha256)) {
+            // SAFETY: artifacts in the cache directory are written only by the cache, from
+            // `precompile_component` of an engine with the same compatibility hash (part of
+            // the file name); Wasmtime still checks the header and refuses a foreign file.
             match unsafe { Component::deserialize_file(&self.engine, &artifact) } {
-                Ok(component) => return Ok(component),
+                Ok(component) => return Ok((component, None)),
                 Err(error) => tracing::warn!(
                     "ignoring unusable plugin cache entry {}: {error}",
                     artifact.display()
                 ),
             }
         }
-        let precompiled = self
-            .engine
-            .precompile_component(bytes)
+        let artifact = self.precompile_bounded(bytes.to_vec(), budget)?;
+        // SAFETY: `artifact` was produced just now by this engine.
+        let component = unsafe { Component::deserialize(&self.engine, &artifact) }
             .map_err(anyhow::Error::from)?;
-        if let Err(error) = std::fs::create_dir_all(dir).and_then(|_| {
-            let tmp = artifact.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&tmp, &precompiled)?;
-            std::fs::rename(&tmp, &artifact)
-        }) {
-            tracing::warn!("cannot write plugin cache {}: {error}", dir.display());
+        Ok((component, Some(artifact)))
+    }
+
+    /// Cranelift on the one compile worker: a thread at lower priority than serving, one
+    /// compile at a time (a flood of uploads queues, it does not multiply). A compile that
+    /// outlives `budget` is refused; it cannot be interrupted, so it finishes in the background
+    /// at low priority and its result is discarded.
+    fn precompile_bounded(&self, bytes: Vec<u8>, budget: Duration) -> anyhow::Result<Vec<u8>> {
+        static WORKER: Mutex<()> = Mutex::new(());
+        let engine = self.engine.clone();
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("voxgate-compile".into())
+            .spawn(move || {
+                let _one_at_a_time = WORKER.lock().unwrap_or_else(|p| p.into_inner());
+                lower_this_threads_priority();
+                let compiled = engine.precompile_component(&bytes);
+                let _ = done.send(compiled.map_err(anyhow::Error::from));
+            })
+            .context("compile worker thread")?;
+        match result.recv_timeout(budget) {
+            Ok(compiled) => compiled,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => bail!(
+                "compiling took longer than {}s (PLUGIN_COMPILE_TIMEOUT); refused",
+                budget.as_secs_f64()
+            ),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                bail!("the compile worker stopped without an answer")
+            }
         }
-        // SAFETY: `precompiled` was produced just now by this engine.
-        unsafe { Component::deserialize(&self.engine, &precompiled) }.map_err(anyhow::Error::from)
+    }
+}
+
+/// Compiling is background work: let serving threads run first.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority only read and set this thread's scheduling priority.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }

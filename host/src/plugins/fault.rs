@@ -11,6 +11,8 @@ pub enum CallFault {
     Trap(String),
     #[error("plugin exceeded its deadline")]
     Timeout,
+    #[error("plugin busy: every place and the queue taken")]
+    Busy,
     #[error("plugin exceeded its memory cap")]
     Oom,
     #[error("plugin returned nonsense: {0}")]

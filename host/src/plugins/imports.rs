@@ -4,13 +4,43 @@
 //! The worlds' own bindings reuse these (`with:` in their `bindgen!`).
 
 use super::sandbox::HostState;
-use crate::kb::KbError;
+use crate::kb::{KbError, KnowledgeBases, Snapshot};
+use crate::metrics::Count;
+use std::sync::Arc;
 
 pub mod bindings {
-    wasmtime::component::bindgen!({ world: "host-imports", path: "../wit" });
+    wasmtime::component::bindgen!({
+        world: "host-imports",
+        path: "../wit",
+        imports: { default: async },
+    });
 }
 
 pub use bindings::voxgate::plugins::{knowledge, log};
+
+/// The interfaces a plugin may import, as `plugin check` and a refused load name them.
+pub const ALLOWED: &str = "voxgate:plugins/log, voxgate:plugins/knowledge (rag-search only), wasi:cli, wasi:io, wasi:clocks, wasi:random, wasi:filesystem";
+
+/// Whether a component of `world` may import `import`. The WASI interfaces are those a Rust or
+/// Python `std` links even when unused; the host grants them nothing (no preopens, no
+/// environment, no arguments, frozen clocks). `wasi:sockets`, `wasi:http` and anything else
+/// are refused at load.
+pub fn permitted(import: &str, world: &str) -> bool {
+    let name = import.split('@').next().unwrap_or(import);
+    match name {
+        "voxgate:plugins/log" => true,
+        "voxgate:plugins/knowledge" => world == "rag-search",
+        _ => [
+            "wasi:cli/",
+            "wasi:io/",
+            "wasi:clocks/",
+            "wasi:random/",
+            "wasi:filesystem/",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix)),
+    }
+}
 
 /// The longest plugin log line, in bytes of UTF-8 (cut at a character boundary).
 pub const MAX_LOG_LINE_BYTES: usize = 4096;
@@ -34,7 +64,11 @@ pub fn log_line(message: &str) -> String {
 }
 
 impl log::Host for HostState {
-    fn write(&mut self, level: log::Level, message: String) {
+    async fn write(&mut self, level: log::Level, message: String) {
+        if !self.log_budget.allow() {
+            self.metrics.count(Count::PluginLogDropped);
+            return;
+        }
         let message = log_line(&message);
         let slot = self.slot;
         match level {
@@ -46,6 +80,20 @@ impl log::Host for HostState {
     }
 }
 
+/// A knowledge base's snapshot, read off the async workers (a first load reads files); a
+/// call cancelled by its deadline abandons the wait.
+async fn load(
+    knowledge: Option<Arc<KnowledgeBases>>,
+    kb_id: String,
+) -> Result<Arc<Snapshot>, knowledge::KbError> {
+    let kbs =
+        knowledge.ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
+    tokio::task::spawn_blocking(move || kbs.load(&kb_id))
+        .await
+        .map_err(|e| knowledge::KbError::Unavailable(format!("loading failed: {e}")))?
+        .map_err(kb_error)
+}
+
 fn kb_error(error: KbError) -> knowledge::KbError {
     match error {
         KbError::Unknown(kb) => knowledge::KbError::UnknownKb(kb),
@@ -54,22 +102,13 @@ fn kb_error(error: KbError) -> knowledge::KbError {
 }
 
 impl knowledge::Host for HostState {
-    fn version(&mut self, kb_id: String) -> Result<u64, knowledge::KbError> {
-        let kbs = self
-            .knowledge
-            .as_ref()
-            .ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
-        kbs.load(&kb_id)
-            .map(|snapshot| snapshot.version)
-            .map_err(kb_error)
+    async fn version(&mut self, kb_id: String) -> Result<u64, knowledge::KbError> {
+        let snapshot = load(self.knowledge.clone(), kb_id).await?;
+        Ok(snapshot.version)
     }
 
-    fn chunks(&mut self, kb_id: String) -> Result<Vec<knowledge::Chunk>, knowledge::KbError> {
-        let kbs = self
-            .knowledge
-            .as_ref()
-            .ok_or_else(|| knowledge::KbError::Unavailable("no knowledge bases".into()))?;
-        let snapshot = kbs.load(&kb_id).map_err(kb_error)?;
+    async fn chunks(&mut self, kb_id: String) -> Result<Vec<knowledge::Chunk>, knowledge::KbError> {
+        let snapshot = load(self.knowledge.clone(), kb_id).await?;
         self.index_started = Some(std::time::Instant::now());
         Ok(snapshot
             .chunks

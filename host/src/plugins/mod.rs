@@ -4,15 +4,21 @@
 //! (`watcher`) and the conformance checker behind `voxgate plugin check` (`check`).
 
 pub mod backoff;
+mod cache;
 pub mod check;
 pub mod engine;
 mod fault;
+mod gate;
 pub mod imports;
 mod limiter;
+mod log_budget;
 pub mod rag;
 mod sandbox;
 pub mod slot;
+mod version;
 pub mod watcher;
+
+pub use cache::ArtifactCache;
 
 pub use sandbox::HostState;
 
@@ -24,11 +30,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Deadline and memory cap of one plugin slot.
+/// What one plugin slot may use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlotLimits {
+    /// Wall time of one call: waiting for a place, instantiation, guest code, host calls.
     pub deadline: Duration,
     pub memory_bytes: usize,
+    /// Larger files are refused before compiling (`PLUGIN_MAX_BYTES`).
+    pub max_file_bytes: u64,
+    /// Compiling a new file may take this long (`PLUGIN_COMPILE_TIMEOUT`).
+    pub compile_timeout: Duration,
+    /// Calls running at once (`PLUGIN_MAX_CONCURRENT_CALLS`), and waiting beyond them.
+    pub max_concurrent: usize,
+    pub max_queued: usize,
 }
 
 /// Where the plugin files are and what each slot may use.
@@ -36,8 +50,9 @@ pub struct SlotLimits {
 pub struct PluginSettings {
     /// `PLUGIN_DIR`: holds `backoff.wasm` and `rag.wasm`.
     pub dir: PathBuf,
-    /// Precompiled artifacts (default: `PLUGIN_DIR/.cache`).
+    /// Precompiled artifacts (default: `PLUGIN_DIR/.cache`), bounded to `cache_max_bytes`.
     pub cache_dir: Option<PathBuf>,
+    pub cache_max_bytes: u64,
     pub backoff: SlotLimits,
     pub rag: SlotLimits,
 }
@@ -99,23 +114,23 @@ impl Plugins {
         let dir = &settings.dir;
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("PLUGIN_DIR: cannot create {}: {e}", dir.display()))?;
-        let cache = Some(
-            settings
-                .cache_dir
-                .clone()
-                .unwrap_or_else(|| dir.join(".cache")),
-        );
+        let cache_dir = settings
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| dir.join(".cache"));
+        let engine = engine::PluginEngine::shared()?;
+        let cache = || Some(engine.cache(cache_dir.clone(), settings.cache_max_bytes));
         let backoff = Arc::new(Slot::new(
             dir,
             settings.backoff.clone(),
-            cache.clone(),
+            cache(),
             None,
             metrics.clone(),
         )?);
         let rag = Arc::new(Slot::new(
             dir,
             settings.rag.clone(),
-            cache,
+            cache(),
             Some(knowledge),
             metrics,
         )?);
@@ -172,7 +187,7 @@ fn load_initial<K: Kind>(slot: &Slot<K>, default: &[u8]) -> anyhow::Result<()> {
         return Ok(());
     }
     // The file is bad: serve the built-in default until a valid file arrives.
-    let version = slot
+    let (version, _) = slot
         .prepare(
             default,
             format!("built-in default (could not load {})", path.display()),
@@ -190,4 +205,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path)
         .map_err(|e| anyhow::anyhow!("cannot move {} into place: {e}", path.display()))?;
     Ok(())
+}
+
+/// Run a plugin future to completion from synchronous code (loading a file, the CLI tools,
+/// `plugin check`): on a small runtime of its own, so it works on any thread, inside or outside
+/// the gateway's runtime.
+pub fn run_to_completion<F: std::future::Future>(future: F) -> std::io::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(future))
 }

@@ -5,6 +5,7 @@ use super::imports::knowledge;
 use super::sandbox::HostState;
 use super::slot::{CallFault, Kind, Slot};
 use crate::metrics::Latency;
+use std::future::Future;
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
@@ -16,6 +17,7 @@ mod bindings {
             "voxgate:plugins/log": crate::plugins::imports::log,
             "voxgate:plugins/knowledge": crate::plugins::imports::knowledge,
         },
+        exports: { default: async },
     });
 }
 
@@ -29,6 +31,13 @@ impl Kind for Rag {
     const WORLD: &'static str = "rag-search";
     type Pre = bindings::RagSearchPre<HostState>;
     type Bindings = bindings::RagSearch;
+    /// `(kb id, query, top-k)`.
+    type Input = (String, String, u32);
+    /// The plugin's answer, and how long an index build during the call took.
+    type Output = (
+        Result<Vec<wit::Hit>, wit::SearchError>,
+        Option<std::time::Duration>,
+    );
 
     fn link(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
         bindings::RagSearch::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
@@ -39,20 +48,32 @@ impl Kind for Rag {
         bindings::RagSearchPre::new(pre).map_err(Into::into)
     }
 
-    fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<HostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate(store)
+    fn instantiate<'a>(
+        pre: &'a Self::Pre,
+        store: &'a mut Store<HostState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Bindings>> + Send + 'a {
+        pre.instantiate_async(store)
     }
 
-    fn smoke(bindings: &Self::Bindings, store: &mut Store<HostState>) -> Result<(), String> {
+    fn invoke<'a>(
+        bindings: &'a Self::Bindings,
+        store: &'a mut Store<HostState>,
+        (kb_id, query, top_k): Self::Input,
+    ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send + 'a {
+        async move {
+            let answer = bindings
+                .voxgate_plugins_search()
+                .call_search(&mut *store, &kb_id, &query, top_k)
+                .await?;
+            // The plugin fetched the chunks during this call: it (re)built its index.
+            let index_build = store.data_mut().index_started.take().map(|at| at.elapsed());
+            Ok((answer, index_build))
+        }
+    }
+
+    fn smoke_input() -> Self::Input {
         // Any answer (even "unknown kb") proves the export works; a trap does not.
-        bindings
-            .voxgate_plugins_search()
-            .call_search(store, "__voxgate_probe__", "probe", 1)
-            .map(|_| ())
-            .map_err(|e| format!("{e:#}"))
+        ("__voxgate_probe__".into(), "probe".into(), 1)
     }
 }
 
@@ -80,25 +101,17 @@ pub enum SearchError {
     Internal(String),
 }
 
-/// Search through the RAG slot (blocking; run on a blocking thread).
-pub fn search(
+/// Search through the RAG slot; the answer is checked (no more hits than asked for, finite
+/// scores).
+pub async fn search(
     slot: &Slot<Rag>,
     kb_id: &str,
     query: &str,
     top_k: u32,
 ) -> Result<Vec<Hit>, SearchError> {
     let (answer, index_build) = slot
-        .call(|bindings, store| {
-            let answer =
-                bindings
-                    .voxgate_plugins_search()
-                    .call_search(&mut *store, kb_id, query, top_k)?;
-            // The plugin fetched the chunks during this call: it (re)built its index.
-            Ok((
-                answer,
-                store.data_mut().index_started.take().map(|at| at.elapsed()),
-            ))
-        })
+        .call((kb_id.to_string(), query.to_string(), top_k))
+        .await
         .map_err(SearchError::Fault)?;
     if let Some(took) = index_build {
         slot.metrics().observe(Latency::RagInit, took.as_secs_f64());

@@ -3,7 +3,9 @@
 //! memory cap, and for RAG the read-only knowledge bases.
 
 use super::limiter::MemoryCap;
+use super::log_budget::LogBudget;
 use crate::kb::KnowledgeBases;
+use crate::metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
@@ -17,6 +19,9 @@ pub struct HostState {
     table: ResourceTable,
     pub cap: MemoryCap,
     pub knowledge: Option<Arc<KnowledgeBases>>,
+    /// The slot's log budget, shared by its instances.
+    pub log_budget: Arc<LogBudget>,
+    pub metrics: Arc<Metrics>,
     /// When the plugin last asked for a knowledge base's chunks (it is building an index).
     pub index_started: Option<std::time::Instant>,
 }
@@ -56,6 +61,8 @@ impl HostState {
         slot: &'static str,
         memory_bytes: usize,
         knowledge: Option<Arc<KnowledgeBases>>,
+        log_budget: Arc<LogBudget>,
+        metrics: Arc<Metrics>,
     ) -> HostState {
         let wasi = WasiCtx::builder()
             .wall_clock(FrozenWall)
@@ -70,6 +77,8 @@ impl HostState {
                 hit: false,
             },
             knowledge,
+            log_budget,
+            metrics,
             index_started: None,
         }
     }

@@ -1,27 +1,34 @@
 //! A plugin slot: the live version of one plugin, swapped atomically on reload.
 //!
-//! A `Version` is a validated component (`InstancePre`) plus a small pool of idle live
-//! instances. A call takes an idle instance (or instantiates one), sets its epoch deadline,
-//! calls, and returns it to the pool only if the call succeeded: a store that trapped is never
-//! reused. Calls hold an `Arc` of the version they started on, so a swap never disturbs them.
+//! Loading (`prepare`) refuses a file over its size bound, compiles it within the compile
+//! budget, refuses imports outside the world's documented set, type-checks it against the
+//! world and smoke-calls it under the call deadline; only then is its artifact cached.
+//! A call (`call`) waits for a place at the slot's gate, runs async (the guest yields to the
+//! runtime at every epoch tick, host functions are async) under one deadline that covers the
+//! wait, instantiation, guest code and host calls. Calls hold an `Arc` of the version they
+//! started on, so a swap never disturbs them.
 
 use super::SlotLimits;
+use super::cache::ArtifactCache;
 use super::engine::PluginEngine;
 pub use super::fault::{CallFault, root_cause};
+use super::gate::{CallGate, Refused};
+use super::imports::{self, permitted};
+use super::log_budget::LogBudget;
 use super::sandbox::HostState;
+pub use super::version::{Live, Version};
 use crate::kb::KnowledgeBases;
 use crate::metrics::{Count, Fault, Metrics};
 use arc_swap::ArcSwapOption;
 use serde_json::{Value, json};
 use sha2::Digest;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::time::Instant;
 use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre, Linker};
-
-/// Idle instances kept per version (more concurrent calls instantiate fresh ones).
-const IDLE_INSTANCES: usize = 8;
 
 /// What a kind of plugin (a WIT world) needs from the slot machinery.
 pub trait Kind: Send + Sync + 'static {
@@ -30,29 +37,23 @@ pub trait Kind: Send + Sync + 'static {
     /// The WIT world it implements.
     const WORLD: &'static str;
     type Pre: Send + Sync + 'static;
-    type Bindings: Send + 'static;
+    type Bindings: Send + Sync + 'static;
+    /// What one call is given, and what it answers.
+    type Input: Send + 'static;
+    type Output: Send + 'static;
     fn link(linker: &mut Linker<HostState>) -> anyhow::Result<()>;
     fn pre(pre: InstancePre<HostState>) -> anyhow::Result<Self::Pre>;
-    fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<HostState>,
-    ) -> wasmtime::Result<Self::Bindings>;
-    /// A quick call proving the component answers; the error says what is wrong.
-    fn smoke(bindings: &Self::Bindings, store: &mut Store<HostState>) -> Result<(), String>;
-}
-
-struct Live<K: Kind> {
-    store: Store<HostState>,
-    bindings: K::Bindings,
-}
-
-/// One loaded, validated plugin file.
-pub struct Version<K: Kind> {
-    pre: K::Pre,
-    pub sha256: String,
-    pub loaded_at: String,
-    pub source: String,
-    idle: Mutex<Vec<Live<K>>>,
+    fn instantiate<'a>(
+        pre: &'a Self::Pre,
+        store: &'a mut Store<HostState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Bindings>> + Send + 'a;
+    fn invoke<'a>(
+        bindings: &'a Self::Bindings,
+        store: &'a mut Store<HostState>,
+        input: Self::Input,
+    ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send + 'a;
+    /// The input of the smoke call proving a new file answers (any answer will do).
+    fn smoke_input() -> Self::Input;
 }
 
 #[derive(Default)]
@@ -68,7 +69,9 @@ struct Stats {
 pub struct Slot<K: Kind> {
     path: PathBuf,
     limits: SlotLimits,
-    cache_dir: Option<PathBuf>,
+    cache: Option<ArtifactCache>,
+    gate: CallGate,
+    log_budget: Arc<LogBudget>,
     knowledge: Option<Arc<KnowledgeBases>>,
     linker: Linker<HostState>,
     engine: &'static PluginEngine,
@@ -98,18 +101,20 @@ impl<K: Kind> Slot<K> {
     pub fn new(
         dir: &Path,
         limits: SlotLimits,
-        cache_dir: Option<PathBuf>,
+        cache: Option<ArtifactCache>,
         knowledge: Option<Arc<KnowledgeBases>>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Slot<K>> {
         let engine = PluginEngine::shared()?;
         let mut linker = Linker::new(&engine.engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         K::link(&mut linker)?;
         Ok(Slot {
             path: dir.join(format!("{}.wasm", K::SLOT)),
+            gate: CallGate::new(limits.max_concurrent, limits.max_queued),
+            log_budget: Arc::new(LogBudget::default()),
             limits,
-            cache_dir,
+            cache,
             knowledge,
             linker,
             engine,
@@ -134,20 +139,54 @@ impl<K: Kind> Slot<K> {
     }
 
     fn store(&self) -> Store<HostState> {
-        let state = HostState::new(K::SLOT, self.limits.memory_bytes, self.knowledge.clone());
+        let state = HostState::new(
+            K::SLOT,
+            self.limits.memory_bytes,
+            self.knowledge.clone(),
+            self.log_budget.clone(),
+            self.metrics.clone(),
+        );
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|state| &mut state.cap);
-        store.set_epoch_deadline(PluginEngine::ticks(self.limits.deadline));
+        // Guest code yields to the runtime at every epoch tick; the call's deadline is a
+        // timeout around the whole call, host functions included.
+        store.epoch_deadline_async_yield_and_update(1);
         store
     }
 
-    /// Compile, link, type-check against the world and smoke-call `bytes`.
-    pub fn prepare(&self, bytes: &[u8], source: String) -> Result<Version<K>, String> {
+    /// Validate `bytes` and smoke-call them; the version to install and, when freshly
+    /// compiled, the artifact to cache once it is installed.
+    pub fn prepare(
+        &self,
+        bytes: &[u8],
+        source: String,
+    ) -> Result<(Version<K>, Option<Vec<u8>>), String> {
+        if bytes.len() as u64 > self.limits.max_file_bytes {
+            return Err(format!(
+                "the file is {} bytes, over the slot's limit of {} (PLUGIN_MAX_BYTES)",
+                bytes.len(),
+                self.limits.max_file_bytes
+            ));
+        }
         let sha256 = sha256_hex(bytes);
-        let component: Component = self
+        let (component, artifact): (Component, _) = self
             .engine
-            .compile(bytes, &sha256, self.cache_dir.as_deref())
+            .compile(bytes, &sha256, self.cache.as_ref(), self.limits.compile_timeout)
             .map_err(|e| format!("not a valid WebAssembly component: {}", root_cause(&e)))?;
+        let ty = component.component_type();
+        let refused: Vec<String> = ty
+            .imports(&self.engine.engine)
+            .map(|(name, _)| name.to_string())
+            .filter(|name| !permitted(name, K::WORLD))
+            .collect();
+        if !refused.is_empty() {
+            return Err(format!(
+                "imports outside the {} world: {} (allowed: {})",
+                K::WORLD,
+                refused.join(", "),
+                imports::ALLOWED
+            ));
+        }
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
             format!(
                 "imports outside the {} world: {}",
@@ -162,28 +201,47 @@ impl<K: Kind> Slot<K> {
                 root_cause(&e)
             )
         })?;
-        let version = Version {
-            pre,
-            sha256,
-            loaded_at: now_rfc3339(),
-            source,
-            idle: Mutex::new(Vec::new()),
-        };
+        let version = Version::new(pre, sha256, now_rfc3339(), source);
+        let live = super::run_to_completion(self.smoke(&version))
+            .map_err(|e| format!("cannot run the smoke call: {e}"))??;
+        version.give_back(live);
+        Ok((version, artifact))
+    }
+
+    /// A first instance of `version` and one call, within the call deadline.
+    async fn smoke(&self, version: &Version<K>) -> Result<Live<K>, String> {
         let mut store = self.store();
-        let bindings = K::instantiate(&version.pre, &mut store)
-            .map_err(|e| format!("instantiation failed: {}", root_cause(&e.into())))?;
-        K::smoke(&bindings, &mut store).map_err(|e| format!("smoke call failed: {e}"))?;
-        version
-            .idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Live { store, bindings });
-        Ok(version)
+        let work = async {
+            let bindings = K::instantiate(&version.pre, &mut store)
+                .await
+                .map_err(|e| format!("instantiation failed: {}", root_cause(&e.into())))?;
+            K::invoke(&bindings, &mut store, K::smoke_input())
+                .await
+                .map_err(|e| format!("smoke call failed: {e:#}"))?;
+            Ok::<_, String>(bindings)
+        };
+        match tokio::time::timeout(self.limits.deadline, work).await {
+            Ok(Ok(bindings)) => Ok(Live { store, bindings }),
+            Ok(Err(problem)) => Err(problem),
+            Err(_) => Err(format!(
+                "smoke call failed: no answer within the call deadline ({}s)",
+                self.limits.deadline.as_secs_f64()
+            )),
+        }
     }
 
     /// Load the file in the slot's path if it differs from the live version.
     pub fn reload(&self) -> Result<Reloaded, String> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if size > self.limits.max_file_bytes {
+            let error = format!(
+                "{} is {size} bytes, over the slot's limit of {} (PLUGIN_MAX_BYTES)",
+                self.path.display(),
+                self.limits.max_file_bytes
+            );
+            return Err(self.refuse(error, None));
+        }
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -217,7 +275,14 @@ impl<K: Kind> Slot<K> {
             return Err(error.unwrap_or_else(|| "this file was refused before".into()));
         }
         match self.prepare(&bytes, self.path.display().to_string()) {
-            Ok(version) => Ok(self.install(version)),
+            Ok((version, artifact)) => {
+                let sha256 = version.sha256.clone();
+                let installed = self.install(version);
+                if let (Some(cache), Some(artifact)) = (&self.cache, artifact) {
+                    cache.put(&sha256, &artifact);
+                }
+                Ok(installed)
+            }
             Err(error) => Err(self.refuse(error, Some(sha256))),
         }
     }
@@ -281,54 +346,78 @@ impl<K: Kind> Slot<K> {
         Some(sha256)
     }
 
-    /// Call the live version (blocking: run on a blocking thread, never on an async worker).
-    pub fn call<R>(
-        &self,
-        f: impl FnOnce(&K::Bindings, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> Result<R, CallFault> {
+    /// Call the live version: wait for a place at the gate, then run, all within the
+    /// slot's deadline. Any fault is counted; the caller falls back.
+    pub async fn call(&self, input: K::Input) -> Result<K::Output, CallFault> {
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let Some(version) = self.live.load_full() else {
             return Err(CallFault::Missing);
         };
-        let idle = version.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut live = match idle {
-            Some(live) => live,
-            None => {
-                let mut store = self.store();
-                match K::instantiate(&version.pre, &mut store) {
-                    Ok(bindings) => Live { store, bindings },
-                    Err(error) => return Err(self.fault(&error, &store)),
-                }
+        let deadline = Instant::now() + self.limits.deadline;
+        let _place = match self.gate.enter(deadline).await {
+            Ok(place) => place,
+            Err(refused) => {
+                let fault = match refused {
+                    Refused::Busy => CallFault::Busy,
+                    Refused::Timeout => CallFault::Timeout,
+                };
+                self.count_fault(&fault);
+                return Err(fault);
             }
         };
-        live.store.data_mut().cap.hit = false;
-        live.store
-            .set_epoch_deadline(PluginEngine::ticks(self.limits.deadline));
-        match f(&live.bindings, &mut live.store) {
-            Ok(value) => {
-                let mut idle = version.idle.lock().unwrap_or_else(|p| p.into_inner());
-                if idle.len() < IDLE_INSTANCES {
-                    idle.push(live);
-                }
-                Ok(value)
-            }
-            Err(error) => Err(self.fault(&error, &live.store)),
-        }
+        let live = version.take();
+        self.run(&version, live, input, deadline, true).await
     }
 
-    /// Call on a brand-new instance that is dropped afterwards (no reuse): what a
+    /// Call on a brand-new instance that is dropped afterwards (no reuse, no gate): what a
     /// store-per-call strategy would cost. For benchmarks and diagnostics.
-    pub fn call_fresh<R>(
-        &self,
-        f: impl FnOnce(&K::Bindings, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> Result<R, CallFault> {
+    pub async fn call_fresh(&self, input: K::Input) -> Result<K::Output, CallFault> {
         let Some(version) = self.live.load_full() else {
             return Err(CallFault::Missing);
         };
-        let mut store = self.store();
-        let bindings =
-            K::instantiate(&version.pre, &mut store).map_err(|e| self.fault(&e, &store))?;
-        f(&bindings, &mut store).map_err(|e| self.fault(&e, &store))
+        let deadline = Instant::now() + self.limits.deadline;
+        self.run(&version, None, input, deadline, false).await
+    }
+
+    async fn run(
+        &self,
+        version: &Version<K>,
+        live: Option<Live<K>>,
+        input: K::Input,
+        deadline: Instant,
+        reuse: bool,
+    ) -> Result<K::Output, CallFault> {
+        let work = async {
+            let mut live = match live {
+                Some(live) => live,
+                None => {
+                    let mut store = self.store();
+                    match K::instantiate(&version.pre, &mut store).await {
+                        Ok(bindings) => Live { store, bindings },
+                        Err(error) => return Err(self.fault(&error, &store)),
+                    }
+                }
+            };
+            live.store.data_mut().cap.hit = false;
+            match K::invoke(&live.bindings, &mut live.store, input).await {
+                Ok(output) => Ok((live, output)),
+                Err(error) => Err(self.fault(&error, &live.store)),
+            }
+        };
+        match tokio::time::timeout_at(deadline, work).await {
+            Ok(Ok((live, output))) => {
+                if reuse {
+                    version.give_back(live);
+                }
+                Ok(output)
+            }
+            Ok(Err(fault)) => Err(fault),
+            // The store was mid-call: it is dropped with the future, never reused.
+            Err(_) => {
+                self.count_fault(&CallFault::Timeout);
+                Err(CallFault::Timeout)
+            }
+        }
     }
 
     fn fault(&self, error: &wasmtime::Error, store: &Store<HostState>) -> CallFault {
@@ -355,11 +444,12 @@ impl<K: Kind> Slot<K> {
     /// Count a fault (also used by callers that find a result nonsensical).
     pub fn count_fault(&self, fault: &CallFault) {
         self.stats.faults.fetch_add(1, Ordering::Relaxed);
-        self.metrics.fault(match fault {
-            CallFault::Timeout => Fault::PluginTimeout,
-            CallFault::Oom => Fault::PluginOom,
-            _ => Fault::PluginTrap,
-        });
+        match fault {
+            CallFault::Timeout => self.metrics.fault(Fault::PluginTimeout),
+            CallFault::Oom => self.metrics.fault(Fault::PluginOom),
+            CallFault::Busy => self.metrics.count(Count::PluginCallsRefusedBusy),
+            _ => self.metrics.fault(Fault::PluginTrap),
+        }
         tracing::warn!("[PLUGIN {}] call failed: {fault}", K::SLOT);
     }
 
@@ -379,6 +469,7 @@ impl<K: Kind> Slot<K> {
             "reloads": self.stats.reloads.load(Ordering::Relaxed),
             "calls": self.stats.calls.load(Ordering::Relaxed),
             "faults": self.stats.faults.load(Ordering::Relaxed),
+            "waiting": self.gate.waiting(),
             "last_error": self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         })
     }

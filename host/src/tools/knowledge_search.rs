@@ -106,14 +106,7 @@ impl KnowledgeSearch {
                 let slot = self.slot.clone();
                 let (kb_id, query) = (kb_id.to_string(), query.to_string());
                 async move {
-                    let outcome = tokio::task::spawn_blocking(move || {
-                        rag::search(&slot, &kb_id, &query, top_k)
-                    })
-                    .await
-                    .unwrap_or_else(|join| {
-                        Err(SearchError::Internal(format!("search task failed: {join}")))
-                    });
-                    match outcome {
+                    match rag::search(&slot, &kb_id, &query, top_k).await {
                         Ok(hits) => Ok(Ok(hits)),
                         // Not the dependency's fault: answered, not retried, not held against
                         // the breaker.

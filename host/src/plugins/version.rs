@@ -1,0 +1,50 @@
+//! One loaded, validated plugin file: its `InstancePre` and a small pool of idle live
+//! instances. A call takes an idle instance (or instantiates one) and gives it back only if
+//! the call succeeded: a store that trapped, ran out of time or hit its memory cap is dropped.
+
+use super::sandbox::HostState;
+use super::slot::Kind;
+use std::sync::Mutex;
+use wasmtime::Store;
+
+/// Idle instances kept per version (more concurrent calls instantiate fresh ones).
+const IDLE_INSTANCES: usize = 8;
+
+/// A live instance and its store.
+pub struct Live<K: Kind> {
+    pub store: Store<HostState>,
+    pub bindings: K::Bindings,
+}
+
+pub struct Version<K: Kind> {
+    pub(super) pre: K::Pre,
+    pub sha256: String,
+    pub loaded_at: String,
+    pub source: String,
+    idle: Mutex<Vec<Live<K>>>,
+}
+
+impl<K: Kind> Version<K> {
+    pub fn new(pre: K::Pre, sha256: String, loaded_at: String, source: String) -> Version<K> {
+        Version {
+            pre,
+            sha256,
+            loaded_at,
+            source,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An idle instance, if one is waiting.
+    pub fn take(&self) -> Option<Live<K>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    /// An instance whose last call succeeded, for the next call.
+    pub fn give_back(&self, live: Live<K>) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_INSTANCES {
+            idle.push(live);
+        }
+    }
+}
