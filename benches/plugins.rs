@@ -62,11 +62,7 @@ fn backoff_decision(c: &mut Criterion) {
     });
     group.bench_function("plugin_fresh_store_instantiate_call", |b| {
         b.to_async(&runtime).iter(|| async {
-            black_box(
-                backoff::decide_fresh(&slot, black_box(&ctx))
-                    .await
-                    .unwrap(),
-            )
+            black_box(backoff::decide_fresh(&slot, black_box(&ctx)).await.unwrap())
         })
     });
     group.finish();

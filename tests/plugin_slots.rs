@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use support::*;
-use voxgate::metrics::Metrics;
-use voxgate::plugins::SlotLimits;
+use voxgate::metrics::{Count, Metrics};
 use voxgate::plugins::backoff::{self, Backoff, probe_context};
+use voxgate::plugins::rag::Rag;
 use voxgate::plugins::slot::{CallFault, Slot};
+use voxgate::plugins::{ArtifactCache, SlotLimits};
 use voxgate::resilience::{Decision, ErrorClass, RetryContext};
 
 fn check(file: &Path) -> voxgate::plugins::check::Report {
@@ -148,3 +149,161 @@ fn plugin_check_reports_worlds_imports_and_problems() {
 }
 
 // ---- through a running gateway --------------------------------------------------------
+
+fn with_limits(
+    plugin: &str,
+    limits: SlotLimits,
+    cache: Option<ArtifactCache>,
+) -> Result<Slot<Backoff>, String> {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let slot = Slot::<Backoff>::new(&dir, limits, cache, None, Arc::new(Metrics::new())).unwrap();
+    let bytes = std::fs::read(built(plugin)).unwrap();
+    let (version, _) = slot.prepare(&bytes, plugin.into())?;
+    slot.install(version);
+    Ok(slot)
+}
+
+#[test]
+fn a_plugin_sleeping_in_a_host_call_is_stopped_at_its_deadline() {
+    let slot = backoff_slot("test-backoff-sleep", Duration::from_millis(100), 16);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        decide(&slot, &probe_context(2, ErrorClass::Other)),
+        Err(CallFault::Timeout)
+    );
+    // It asked to sleep 15 s; generous bound for a loaded machine.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        decide(&slot, &probe_context(1, ErrorClass::Other)).is_ok(),
+        "a fresh instance serves"
+    );
+}
+
+#[test]
+fn a_smoke_call_sleeping_in_a_host_call_is_refused_within_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = SlotLimits {
+        deadline: Duration::from_millis(500),
+        ..voxgate::Config::default().plugins.rag
+    };
+    let slot = Slot::<Rag>::new(dir.path(), limits, None, None, Arc::new(Metrics::new())).unwrap();
+    let started = std::time::Instant::now();
+    let refused = slot
+        .prepare(
+            &std::fs::read(built("test-rag-sleep")).unwrap(),
+            "sleeper".into(),
+        )
+        .err()
+        .expect("refused");
+    assert!(
+        refused.contains("no answer within the call deadline"),
+        "{refused}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_log_flood_is_held_to_the_budget_and_cannot_forge_lines() {
+    capture_logs();
+    let slot = backoff_slot("test-backoff-logflood", Duration::from_millis(500), 16);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        decide(&slot, &probe_context(2, ErrorClass::Other)),
+        Err(CallFault::Timeout)
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    let logs = logs();
+    let lines = logs
+        .lines()
+        .filter(|l| l.contains("[PLUGIN backoff] flood"))
+        .count();
+    // The budget: a burst of 100, then 20 a second.
+    assert!(
+        lines > 0 && lines as f64 <= 100.0 + 20.0 * seconds + 1.0,
+        "{lines} lines in {seconds}s"
+    );
+    assert!(
+        slot.metrics().get(Count::PluginLogDropped) > 0,
+        "the excess is counted"
+    );
+    assert!(
+        !logs.lines().any(|l| l.starts_with("2026-11-29T00:00:00Z")),
+        "no forged line"
+    );
+    assert!(
+        logs.lines()
+            .filter(|l| l.contains("[PLUGIN backoff] flood"))
+            .all(|l| l.len() < 4200)
+    );
+}
+
+#[test]
+fn imports_outside_the_world_are_refused_at_load_naming_them() {
+    let refused = with_limits(
+        "test-backoff-sockets",
+        voxgate::Config::default().plugins.backoff,
+        None,
+    )
+    .err()
+    .expect("refused");
+    assert!(refused.contains("wasi:sockets"), "{refused}");
+    let report = check(&built("test-backoff-sockets"));
+    assert!(!report.passed());
+    assert!(
+        report.problems.iter().any(|p| p.contains("wasi:sockets")),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn compiles_have_a_budget_and_only_loaded_components_are_cached() {
+    let engine = voxgate::plugins::engine::PluginEngine::shared().unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = || Some(engine.cache(cache_dir.path().to_path_buf(), 1 << 30));
+    let defaults = voxgate::Config::default().plugins.backoff;
+    let over_budget = SlotLimits {
+        compile_timeout: Duration::from_micros(1),
+        ..defaults.clone()
+    };
+    let refused = with_limits("backoff-decorrelated-jitter", over_budget, cache())
+        .err()
+        .expect("over its compile budget");
+    assert!(refused.contains("PLUGIN_COMPILE_TIMEOUT"), "{refused}");
+    assert!(with_limits("test-backoff-sockets", defaults.clone(), cache()).is_err());
+    let size = |dir: &Path| std::fs::read_dir(dir).map_or(0, |d| d.count());
+    assert_eq!(size(cache_dir.path()), 0, "refused files leave no artifact");
+    let too_big = SlotLimits {
+        max_file_bytes: 1000,
+        ..defaults.clone()
+    };
+    let refused = with_limits("backoff-exponential", too_big, cache())
+        .err()
+        .expect("too big");
+    assert!(refused.contains("PLUGIN_MAX_BYTES"), "{refused}");
+    // A component that loads is cached when installed through a reload.
+    let dir = tempfile::tempdir().unwrap();
+    let slot = Slot::<Backoff>::new(
+        dir.path(),
+        defaults,
+        cache(),
+        None,
+        Arc::new(Metrics::new()),
+    )
+    .unwrap();
+    voxgate::plugins::write_atomically(
+        slot.path(),
+        &std::fs::read(built("backoff-exponential")).unwrap(),
+    )
+    .unwrap();
+    slot.reload().unwrap();
+    assert_eq!(size(cache_dir.path()), 1);
+}

@@ -345,3 +345,39 @@ async fn operators_can_search_through_the_admin_route() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn a_slow_search_never_stalls_sessions_that_do_not_search() {
+    let mut config = config_with_admin();
+    config.plugins.rag.deadline = Duration::from_secs(30);
+    let gw = TestGateway::start(config).await;
+    reload_rag(&gw, "test-rag-slow").await;
+    // Sessions whose questions make the model search, each search computing for a long time.
+    let mut searching = Vec::new();
+    for _ in 0..4 {
+        let mut client = text_client(&gw, "/v1/realtime").await;
+        client
+            .send(serde_json::json!({"type": "conversation.item.create", "item": {"type": "message",
+                "role": "user", "content": [{"type": "input_text", "text": "What is the default port?"}]}}))
+            .await;
+        client
+            .send(serde_json::json!({"type": "response.create"}))
+            .await;
+        searching.push(client);
+    }
+    // Meanwhile a session that never searches talks turn after turn.
+    let mut plain = text_client(&gw, "/v1/realtime").await;
+    let mut slowest = Duration::ZERO;
+    for n in 0..10 {
+        let started = tokio::time::Instant::now();
+        let events = plain.turn(&format!("plain turn {n}")).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(response_text(&events), format!("You said: plain turn {n}"));
+    }
+    eprintln!("slowest plain turn while searches computed: {slowest:?}");
+    let health = gw.health().await;
+    assert!(
+        health["plugins"]["rag"]["calls"].as_u64().unwrap_or(0) >= 1,
+        "the slow searches ran: {health}"
+    );
+}

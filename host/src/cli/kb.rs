@@ -89,13 +89,12 @@ pub fn run(command: KbCommand) -> anyhow::Result<()> {
             voxgate::kb::check(&dirs.kb_dir, &kb_id)
                 .map_err(|e| anyhow::anyhow!("{e} (KB_DIR is {})", dirs.kb_dir.display()))?;
             let (_knowledge, plugins) = rag_slot(&dirs)?;
-            let hits =
-                voxgate::plugins::run_to_completion(voxgate::plugins::rag::search(
-                    &plugins.rag,
-                    &kb_id,
-                    &query,
-                    top_k.clamp(1, 100),
-                ))??;
+            let hits = voxgate::plugins::run_to_completion(voxgate::plugins::rag::search(
+                &plugins.rag,
+                &kb_id,
+                &query,
+                top_k.clamp(1, 100),
+            ))??;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&hits)?)?;
             } else if hits.is_empty() {

@@ -193,10 +193,18 @@ pub struct ServeArgs {
     #[arg(long, env = "PLUGIN_MAX_BYTES", value_name = "PLUGIN_MAX_BYTES", default_value_t = defaults::PLUGIN_MAX_BYTES)]
     pub plugin_max_bytes: u64,
     /// PLUGIN_MAX_BYTES for the backoff slot alone.
-    #[arg(long, env = "BACKOFF_PLUGIN_MAX_BYTES", value_name = "BACKOFF_PLUGIN_MAX_BYTES")]
+    #[arg(
+        long,
+        env = "BACKOFF_PLUGIN_MAX_BYTES",
+        value_name = "BACKOFF_PLUGIN_MAX_BYTES"
+    )]
     pub backoff_plugin_max_bytes: Option<u64>,
     /// PLUGIN_MAX_BYTES for the RAG slot alone (Python components are tens of MB).
-    #[arg(long, env = "RAG_PLUGIN_MAX_BYTES", value_name = "RAG_PLUGIN_MAX_BYTES")]
+    #[arg(
+        long,
+        env = "RAG_PLUGIN_MAX_BYTES",
+        value_name = "RAG_PLUGIN_MAX_BYTES"
+    )]
     pub rag_plugin_max_bytes: Option<u64>,
     /// Seconds compiling a new plugin file may take before it is refused.
     #[arg(long, env = "PLUGIN_COMPILE_TIMEOUT", value_name = "PLUGIN_COMPILE_TIMEOUT", default_value_t = Seconds(defaults::PLUGIN_COMPILE_TIMEOUT))]
@@ -385,7 +393,12 @@ impl ServeArgs {
         })
     }
 
-    fn slot_limits(&self, deadline: Seconds, memory_mib: u32, max_bytes: Option<u64>) -> SlotLimits {
+    fn slot_limits(
+        &self,
+        deadline: Seconds,
+        memory_mib: u32,
+        max_bytes: Option<u64>,
+    ) -> SlotLimits {
         SlotLimits {
             deadline: deadline.0,
             memory_bytes: mib(memory_mib),

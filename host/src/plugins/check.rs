@@ -53,7 +53,10 @@ pub fn check(file: &Path, settings: &PluginSettings) -> Report {
             return report;
         }
     };
-    let budget = settings.backoff.compile_timeout.max(settings.rag.compile_timeout);
+    let budget = settings
+        .backoff
+        .compile_timeout
+        .max(settings.rag.compile_timeout);
     let component = match engine.compile(&bytes, &report.sha256, None, budget) {
         Ok((component, _)) => component,
         Err(e) => {
@@ -148,7 +151,9 @@ fn probe_backoff(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Repo
         let mut decisions = Vec::new();
         for attempt in 1..=3 {
             let ctx = probe_context(attempt, class);
-            match super::run_to_completion(backoff::decide(&slot, &ctx)).unwrap_or(Err(super::slot::CallFault::Missing)) {
+            match super::run_to_completion(backoff::decide(&slot, &ctx))
+                .unwrap_or(Err(super::slot::CallFault::Missing))
+            {
                 Ok(Decision::RetryAfter(delay)) if delay > ctx.max_delay => {
                     report.problems.push(format!(
                         "{class:?}, attempt {attempt}: delay {delay:?} exceeds max-delay {:?} (the host would clamp it)",

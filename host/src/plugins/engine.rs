@@ -141,8 +141,8 @@ impl PluginEngine {
     }
 }
 
-/// Compiling is background work: let serving threads run first.
-fn lower_this_threads_priority() {
+/// Compiling and heavy plugin calls are background work: let serving threads run first.
+pub(super) fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority only read and set this thread's scheduling priority.
     unsafe {

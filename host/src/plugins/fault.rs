@@ -27,3 +27,26 @@ pub fn root_cause(error: &anyhow::Error) -> String {
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     line.chars().take(400).collect()
 }
+
+impl CallFault {
+    /// What a failed call's error means; `memory_cap_hit`: the store's limiter refused growth
+    /// (a guest that runs out of memory usually traps, so the limiter is what tells).
+    pub fn of(error: &wasmtime::Error, memory_cap_hit: bool) -> CallFault {
+        if memory_cap_hit {
+            CallFault::Oom
+        } else if matches!(
+            error.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        ) {
+            CallFault::Timeout
+        } else {
+            CallFault::Trap(
+                format!("{error:#}")
+                    .lines()
+                    .next()
+                    .unwrap_or("trap")
+                    .to_string(),
+            )
+        }
+    }
+}

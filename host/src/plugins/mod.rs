@@ -10,13 +10,16 @@ pub mod engine;
 mod fault;
 mod gate;
 pub mod imports;
+mod kind;
 mod limiter;
 mod log_budget;
 pub mod rag;
 mod sandbox;
 pub mod slot;
+mod stats;
 mod version;
 pub mod watcher;
+pub mod workers;
 
 pub use cache::ArtifactCache;
 

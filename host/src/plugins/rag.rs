@@ -55,20 +55,18 @@ impl Kind for Rag {
         pre.instantiate_async(store)
     }
 
-    fn invoke<'a>(
-        bindings: &'a Self::Bindings,
-        store: &'a mut Store<HostState>,
+    async fn invoke(
+        bindings: &Self::Bindings,
+        store: &mut Store<HostState>,
         (kb_id, query, top_k): Self::Input,
-    ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send + 'a {
-        async move {
-            let answer = bindings
-                .voxgate_plugins_search()
-                .call_search(&mut *store, &kb_id, &query, top_k)
-                .await?;
-            // The plugin fetched the chunks during this call: it (re)built its index.
-            let index_build = store.data_mut().index_started.take().map(|at| at.elapsed());
-            Ok((answer, index_build))
-        }
+    ) -> wasmtime::Result<Self::Output> {
+        let answer = bindings
+            .voxgate_plugins_search()
+            .call_search(&mut *store, &kb_id, &query, top_k)
+            .await?;
+        // The plugin fetched the chunks during this call: it (re)built its index.
+        let index_build = store.data_mut().index_started.take().map(|at| at.elapsed());
+        Ok((answer, index_build))
     }
 
     fn smoke_input() -> Self::Input {

@@ -14,57 +14,21 @@ use super::engine::PluginEngine;
 pub use super::fault::{CallFault, root_cause};
 use super::gate::{CallGate, Refused};
 use super::imports::{self, permitted};
+pub use super::kind::Kind;
 use super::log_budget::LogBudget;
 use super::sandbox::HostState;
-pub use super::version::{Live, Version};
+use super::stats::SlotStats;
+use super::version::now_rfc3339;
+pub use super::version::{Live, Reloaded, Version, sha256_hex};
 use crate::kb::KnowledgeBases;
 use crate::metrics::{Count, Fault, Metrics};
 use arc_swap::ArcSwapOption;
 use serde_json::{Value, json};
-use sha2::Digest;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
 use wasmtime::Store;
-use wasmtime::component::{Component, InstancePre, Linker};
-
-/// What a kind of plugin (a WIT world) needs from the slot machinery.
-pub trait Kind: Send + Sync + 'static {
-    /// Slot name: the file is `<SLOT>.wasm`.
-    const SLOT: &'static str;
-    /// The WIT world it implements.
-    const WORLD: &'static str;
-    type Pre: Send + Sync + 'static;
-    type Bindings: Send + Sync + 'static;
-    /// What one call is given, and what it answers.
-    type Input: Send + 'static;
-    type Output: Send + 'static;
-    fn link(linker: &mut Linker<HostState>) -> anyhow::Result<()>;
-    fn pre(pre: InstancePre<HostState>) -> anyhow::Result<Self::Pre>;
-    fn instantiate<'a>(
-        pre: &'a Self::Pre,
-        store: &'a mut Store<HostState>,
-    ) -> impl Future<Output = wasmtime::Result<Self::Bindings>> + Send + 'a;
-    fn invoke<'a>(
-        bindings: &'a Self::Bindings,
-        store: &'a mut Store<HostState>,
-        input: Self::Input,
-    ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send + 'a;
-    /// The input of the smoke call proving a new file answers (any answer will do).
-    fn smoke_input() -> Self::Input;
-}
-
-#[derive(Default)]
-struct Stats {
-    reloads: AtomicU64,
-    calls: AtomicU64,
-    faults: AtomicU64,
-    last_error: Mutex<Option<String>>,
-    /// The hash of the last file refused: the watcher may see one bad write several times.
-    last_refused: Mutex<Option<String>>,
-}
+use wasmtime::component::{Component, Linker};
 
 pub struct Slot<K: Kind> {
     path: PathBuf,
@@ -77,24 +41,9 @@ pub struct Slot<K: Kind> {
     engine: &'static PluginEngine,
     live: ArcSwapOption<Version<K>>,
     previous: ArcSwapOption<Version<K>>,
-    stats: Stats,
+    stats: SlotStats,
     metrics: Arc<Metrics>,
     reloading: Mutex<()>,
-}
-
-/// What a reload did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reloaded {
-    Swapped { sha256: String },
-    Unchanged,
-}
-
-fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 impl<K: Kind> Slot<K> {
@@ -120,7 +69,7 @@ impl<K: Kind> Slot<K> {
             engine,
             live: ArcSwapOption::empty(),
             previous: ArcSwapOption::empty(),
-            stats: Stats::default(),
+            stats: SlotStats::default(),
             metrics,
             reloading: Mutex::new(()),
         })
@@ -161,17 +110,16 @@ impl<K: Kind> Slot<K> {
         bytes: &[u8],
         source: String,
     ) -> Result<(Version<K>, Option<Vec<u8>>), String> {
-        if bytes.len() as u64 > self.limits.max_file_bytes {
-            return Err(format!(
-                "the file is {} bytes, over the slot's limit of {} (PLUGIN_MAX_BYTES)",
-                bytes.len(),
-                self.limits.max_file_bytes
-            ));
-        }
+        self.check_size(bytes.len() as u64)?;
         let sha256 = sha256_hex(bytes);
         let (component, artifact): (Component, _) = self
             .engine
-            .compile(bytes, &sha256, self.cache.as_ref(), self.limits.compile_timeout)
+            .compile(
+                bytes,
+                &sha256,
+                self.cache.as_ref(),
+                self.limits.compile_timeout,
+            )
             .map_err(|e| format!("not a valid WebAssembly component: {}", root_cause(&e)))?;
         let ty = component.component_type();
         let refused: Vec<String> = ty
@@ -208,6 +156,16 @@ impl<K: Kind> Slot<K> {
         Ok((version, artifact))
     }
 
+    fn check_size(&self, bytes: u64) -> Result<(), String> {
+        let limit = self.limits.max_file_bytes;
+        if bytes > limit {
+            return Err(format!(
+                "the file is {bytes} bytes, over the slot's limit of {limit} (PLUGIN_MAX_BYTES)"
+            ));
+        }
+        Ok(())
+    }
+
     /// A first instance of `version` and one call, within the call deadline.
     async fn smoke(&self, version: &Version<K>) -> Result<Live<K>, String> {
         let mut store = self.store();
@@ -233,13 +191,9 @@ impl<K: Kind> Slot<K> {
     /// Load the file in the slot's path if it differs from the live version.
     pub fn reload(&self) -> Result<Reloaded, String> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
-        let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
-        if size > self.limits.max_file_bytes {
-            let error = format!(
-                "{} is {size} bytes, over the slot's limit of {} (PLUGIN_MAX_BYTES)",
-                self.path.display(),
-                self.limits.max_file_bytes
-            );
+        // Refused before reading, so a huge file never reaches memory.
+        let size = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        if let Err(error) = self.check_size(size) {
             return Err(self.refuse(error, None));
         }
         let bytes = match std::fs::read(&self.path) {
@@ -257,22 +211,9 @@ impl<K: Kind> Slot<K> {
         {
             return Ok(Reloaded::Unchanged);
         }
-        if self
-            .stats
-            .last_refused
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-            == Some(sha256.as_str())
-        {
+        if let Some(error) = self.stats.refused_before(&sha256) {
             // Already refused and reported; say so again without counting it twice.
-            let error = self
-                .stats
-                .last_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            return Err(error.unwrap_or_else(|| "this file was refused before".into()));
+            return Err(error);
         }
         match self.prepare(&bytes, self.path.display().to_string()) {
             Ok((version, artifact)) => {
@@ -294,16 +235,7 @@ impl<K: Kind> Slot<K> {
             K::SLOT,
             self.path.display()
         );
-        *self
-            .stats
-            .last_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
-        *self
-            .stats
-            .last_refused
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = sha256;
+        self.stats.refused(&error, sha256);
         error
     }
 
@@ -312,15 +244,11 @@ impl<K: Kind> Slot<K> {
         let sha256 = version.sha256.clone();
         let old = self.live.swap(Some(Arc::new(version)));
         if old.is_some() {
-            self.stats.reloads.fetch_add(1, Ordering::Relaxed);
+            self.stats.reload();
             self.metrics.count(Count::PluginReloads);
         }
         self.previous.store(old);
-        *self
-            .stats
-            .last_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = None;
+        self.stats.loaded();
         tracing::info!(
             "[PLUGIN {}] now serving sha256 {}",
             K::SLOT,
@@ -336,7 +264,7 @@ impl<K: Kind> Slot<K> {
         let sha256 = previous.sha256.clone();
         let old = self.live.swap(Some(previous));
         self.previous.store(old);
-        self.stats.reloads.fetch_add(1, Ordering::Relaxed);
+        self.stats.reload();
         self.metrics.count(Count::PluginReloads);
         tracing::warn!(
             "[PLUGIN {}] rolled back to sha256 {}",
@@ -349,7 +277,7 @@ impl<K: Kind> Slot<K> {
     /// Call the live version: wait for a place at the gate, then run, all within the
     /// slot's deadline. Any fault is counted; the caller falls back.
     pub async fn call(&self, input: K::Input) -> Result<K::Output, CallFault> {
-        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        self.stats.call();
         let Some(version) = self.live.load_full() else {
             return Err(CallFault::Missing);
         };
@@ -421,29 +349,14 @@ impl<K: Kind> Slot<K> {
     }
 
     fn fault(&self, error: &wasmtime::Error, store: &Store<HostState>) -> CallFault {
-        let fault = if store.data().cap.hit {
-            CallFault::Oom
-        } else if matches!(
-            error.downcast_ref::<wasmtime::Trap>(),
-            Some(wasmtime::Trap::Interrupt)
-        ) {
-            CallFault::Timeout
-        } else {
-            CallFault::Trap(
-                format!("{error:#}")
-                    .lines()
-                    .next()
-                    .unwrap_or("trap")
-                    .to_string(),
-            )
-        };
+        let fault = CallFault::of(error, store.data().cap.hit);
         self.count_fault(&fault);
         fault
     }
 
     /// Count a fault (also used by callers that find a result nonsensical).
     pub fn count_fault(&self, fault: &CallFault) {
-        self.stats.faults.fetch_add(1, Ordering::Relaxed);
+        self.stats.fault();
         match fault {
             CallFault::Timeout => self.metrics.fault(Fault::PluginTimeout),
             CallFault::Oom => self.metrics.fault(Fault::PluginOom),
@@ -453,24 +366,21 @@ impl<K: Kind> Slot<K> {
         tracing::warn!("[PLUGIN {}] call failed: {fault}", K::SLOT);
     }
 
-    fn version_json(version: &Version<K>) -> Value {
-        json!({ "sha256": version.sha256, "loaded_at": version.loaded_at, "source": version.source })
-    }
-
     /// `/health.plugins.<slot>`.
     pub fn health_json(&self) -> Value {
         let live = self.live.load();
+        let (reloads, calls, faults) = self.stats.counts();
         json!({
             "world": K::WORLD,
             "path": self.path.display().to_string(),
             "sha256": live.as_ref().map(|v| v.sha256.clone()),
             "loaded_at": live.as_ref().map(|v| v.loaded_at.clone()),
             "source": live.as_ref().map(|v| v.source.clone()),
-            "reloads": self.stats.reloads.load(Ordering::Relaxed),
-            "calls": self.stats.calls.load(Ordering::Relaxed),
-            "faults": self.stats.faults.load(Ordering::Relaxed),
+            "reloads": reloads,
+            "calls": calls,
+            "faults": faults,
             "waiting": self.gate.waiting(),
-            "last_error": self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            "last_error": self.stats.last_error(),
         })
     }
 
@@ -481,7 +391,7 @@ impl<K: Kind> Slot<K> {
             .previous
             .load()
             .as_ref()
-            .map_or(Value::Null, |v| Self::version_json(v));
+            .map_or(Value::Null, |v| v.json());
         value
     }
 }

@@ -4,6 +4,7 @@
 
 use super::sandbox::HostState;
 use super::slot::Kind;
+use sha2::Digest;
 use std::sync::Mutex;
 use wasmtime::Store;
 
@@ -35,6 +36,11 @@ impl<K: Kind> Version<K> {
         }
     }
 
+    /// What `/admin/plugins` says of it.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "sha256": self.sha256, "loaded_at": self.loaded_at, "source": self.source })
+    }
+
     /// An idle instance, if one is waiting.
     pub fn take(&self) -> Option<Live<K>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
@@ -47,4 +53,20 @@ impl<K: Kind> Version<K> {
             idle.push(live);
         }
     }
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reloaded {
+    Swapped { sha256: String },
+    Unchanged,
+}
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The hex sha256 of a plugin file: its identity in `/health`, the cache and rollbacks.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -1,6 +1,6 @@
 //! The gateway's own tool, `search_knowledge_base`: its definition (added to every upstream
 //! session) and the [`KnowledgeSearch`] handle answering it. A search runs through the `rag`
-//! guard (breaker + retry + backoff) into the RAG plugin slot (on a blocking thread); the hits
+//! guard (breaker + retry + backoff) into the RAG plugin slot (on the plugin workers); the hits
 //! become the `function_call_output` text, each with its chunk id so the model can cite it.
 //! The conversation always continues: no hits → "No relevant information found.", failure or
 //! an open breaker → "Search temporarily unavailable.".
@@ -8,6 +8,7 @@
 use crate::metrics::{Count, Fault, Latency, Metrics};
 use crate::plugins::rag::{self, Hit, Rag, SearchError};
 use crate::plugins::slot::{CallFault, Slot};
+use crate::plugins::workers;
 use crate::resilience::{BreakerState, ErrorClass, Guard, RetryError};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -106,7 +107,14 @@ impl KnowledgeSearch {
                 let slot = self.slot.clone();
                 let (kb_id, query) = (kb_id.to_string(), query.to_string());
                 async move {
-                    match rag::search(&slot, &kb_id, &query, top_k).await {
+                    // Searches compute: on the plugin workers, never on the sessions' ones.
+                    let searched =
+                        workers::run(
+                            async move { rag::search(&slot, &kb_id, &query, top_k).await },
+                        )
+                        .await
+                        .unwrap_or_else(|e| Err(SearchError::Internal(e)));
+                    match searched {
                         Ok(hits) => Ok(Ok(hits)),
                         // Not the dependency's fault: answered, not retried, not held against
                         // the breaker.
