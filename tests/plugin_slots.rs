@@ -171,6 +171,10 @@ fn a_plugin_sleeping_in_a_host_call_is_stopped_at_its_deadline() {
         decide(&slot, &probe_context(2, ErrorClass::Other)),
         Err(CallFault::Timeout)
     );
+    eprintln!(
+        "a 15 s sleep in a host call, deadline 100 ms: stopped after {:?}",
+        started.elapsed()
+    );
     // It asked to sleep 15 s; generous bound for a loaded machine.
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -203,6 +207,10 @@ fn a_smoke_call_sleeping_in_a_host_call_is_refused_within_the_deadline() {
         refused.contains("no answer within the call deadline"),
         "{refused}"
     );
+    eprintln!(
+        "a 30 s sleep in the smoke call, deadline 500 ms: refused after {:?}",
+        started.elapsed()
+    );
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
@@ -221,10 +229,16 @@ fn a_log_flood_is_held_to_the_budget_and_cannot_forge_lines() {
     );
     let seconds = started.elapsed().as_secs_f64();
     let logs = logs();
-    let lines = logs
+    let flood: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("[PLUGIN backoff] flood"))
-        .count();
+        .collect();
+    let lines = flood.len();
+    eprintln!(
+        "log flood for {seconds:.2} s: {lines} lines, {} bytes logged; {} dropped",
+        flood.iter().map(|l| l.len()).sum::<usize>(),
+        slot.metrics().get(Count::PluginLogDropped)
+    );
     // The budget: a burst of 100, then 20 a second.
     assert!(
         lines > 0 && lines as f64 <= 100.0 + 20.0 * seconds + 1.0,
