@@ -106,6 +106,7 @@ impl Gateway {
                 send_timeout: config.send_timeout,
                 notify_reconnect: config.notify_reconnect,
                 reconnect_buffer_events: config.reconnect_buffer_events,
+                max_reconnect_attempts: config.retry.max_attempts(),
                 events_per_second: config.limits.events_per_second,
                 idle_timeout: config.limits.idle_timeout,
                 shutdown_grace: config.limits.shutdown_grace,

@@ -7,7 +7,8 @@
 //! `{"close": {"code": 1001, "reason": "session_expired"}}` (close every open session now, or
 //! only `"session": "<id>"`),
 //! `{"drop_after_events": 3}` (each open session is cut, without a close frame, after 3 more
-//! events it sends), `{"stall": true}` (open sessions stop sending and stop answering pings),
+//! events it sends), `{"drop_new_sessions_after_events": 1}` (every session opened from now on
+//! is cut after sending that many events: an upstream that accepts and then fails), `{"stall": true}` (open sessions stop sending and stop answering pings),
 //! `{"latency_ms": 200}` (delay before answering every client event), `{"event_delay_ms": 50}`
 //! (delay before each event sent, so responses stream slowly), `{"clear": true}`.
 
@@ -56,6 +57,7 @@ enum Control {
 #[derive(Default)]
 struct Shared {
     refuse: Option<(u16, u32)>,
+    drop_new_after: Option<u32>,
     latency: Duration,
     event_delay: Duration,
     sessions: Vec<SessionRecord>,
@@ -76,6 +78,7 @@ pub struct Faults {
     pub refuse: Option<Refuse>,
     pub close: Option<CloseFault>,
     pub drop_after_events: Option<u32>,
+    pub drop_new_sessions_after_events: Option<u32>,
     pub stall: Option<bool>,
     pub latency_ms: Option<u64>,
     pub event_delay_ms: Option<u64>,
@@ -149,11 +152,15 @@ impl Simulator {
         let mut shared = self.lock();
         if faults.clear == Some(true) {
             shared.refuse = None;
+            shared.drop_new_after = None;
             shared.latency = Duration::ZERO;
             shared.event_delay = Duration::ZERO;
         }
         if let Some(refuse) = faults.refuse {
             shared.refuse = (refuse.count > 0).then_some((refuse.status, refuse.count));
+        }
+        if let Some(n) = faults.drop_new_sessions_after_events {
+            shared.drop_new_after = Some(n);
         }
         if let Some(ms) = faults.latency_ms {
             shared.latency = Duration::from_millis(ms);
@@ -238,7 +245,7 @@ async fn upgrade(
     let n = sim.ids.fetch_add(1, Ordering::Relaxed) + 1;
     let id = format!("sess_{n}");
     let (tx, rx) = mpsc::unbounded_channel();
-    {
+    let drop_after = {
         let mut shared = sim.lock();
         shared.sessions.push(SessionRecord {
             id: id.clone(),
@@ -250,7 +257,8 @@ async fn upgrade(
             open: true,
         });
         shared.controls.insert(id.clone(), tx);
-    }
+        shared.drop_new_after
+    };
     let flavour = Flavour::of_path(uri.path());
     ws.on_upgrade(move |socket| async move {
         run_session(
@@ -258,6 +266,7 @@ async fn upgrade(
             socket,
             Conversation::new(flavour, id.clone()),
             rx,
+            drop_after,
         )
         .await;
         let mut shared = sim.lock();
@@ -296,11 +305,9 @@ async fn run_session(
     socket: WebSocket,
     mut conversation: Conversation,
     mut controls: mpsc::UnboundedReceiver<Control>,
+    drop_after: Option<u32>,
 ) {
-    let mut out = Outbox {
-        socket,
-        drop_after: None,
-    };
+    let mut out = Outbox { socket, drop_after };
     let created = conversation.session_created();
     if out.send(created).await.is_err() {
         return;

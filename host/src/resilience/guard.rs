@@ -3,7 +3,7 @@
 //! A caller hands it one attempt at a time; it never rebuilds settings per call.
 
 use super::ErrorClass;
-use super::backoff::{BackoffPolicy, Operation};
+use super::backoff::{BackoffPolicy, Decision, Operation, RetryContext};
 use super::breaker::{BreakerState, CircuitBreaker};
 use super::retry::{self, RetryError};
 use super::settings::RetrySettings;
@@ -53,6 +53,41 @@ impl Guard {
             attempt,
         )
         .await
+    }
+
+    /// Wait as the policy says before another try after `failures` failures of the same work
+    /// outside `run` (a connection that opened and then failed); false if the policy gives up.
+    pub async fn pause(&self, failures: u32, error: ErrorClass) -> bool {
+        let ctx = RetryContext {
+            operation: self.operation,
+            attempt: failures,
+            max_attempts: self.retry.max_attempts(),
+            base_delay: self.retry.base_delay(),
+            max_delay: self.retry.max_delay(),
+            previous_delay: std::time::Duration::ZERO,
+            elapsed: std::time::Duration::ZERO,
+            error,
+            random: rand::random(),
+        };
+        match self.policy.next_delay(&ctx).await {
+            Decision::RetryAfter(delay) => {
+                let delay = delay.min(self.retry.max_delay());
+                tracing::warn!(
+                    "[RETRY] Attempt {failures} failed, retrying in {}s",
+                    retry::format_seconds(delay)
+                );
+                tokio::time::sleep(delay).await;
+                true
+            }
+            Decision::GiveUp => false,
+        }
+    }
+
+    /// Count a failure the breaker did not see (work that failed after a successful call).
+    pub fn record_failure(&self) {
+        if let Ok(permit) = self.breaker.try_acquire() {
+            permit.failure();
+        }
     }
 
     /// The breaker's state (moving OPEN → HALF_OPEN when its timeout has passed).

@@ -22,6 +22,8 @@ pub struct SessionSettings {
     pub notify_reconnect: bool,
     /// Client events held while the upstream reconnects.
     pub reconnect_buffer_events: usize,
+    /// Failed reconnects of one outage before the session gives up (`MAX_RETRY_ATTEMPTS`).
+    pub max_reconnect_attempts: u32,
     /// 0 = unlimited.
     pub events_per_second: u32,
     /// Zero = never.

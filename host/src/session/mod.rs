@@ -25,6 +25,7 @@ pub mod memory;
 mod outage;
 mod rate;
 mod reconnect;
+mod reconnects;
 mod rounds;
 pub mod settings;
 mod writer;
@@ -40,6 +41,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use keepalive::Keepalive;
 use memory::Memory;
 use outage::{OutageBuffer, Pending};
+use reconnects::ReconnectBudget;
 use rounds::ToolRounds;
 use serde_json::{Value, json};
 use std::future::Future;
@@ -61,7 +63,8 @@ struct ToolResult {
     output: String,
 }
 
-type Reconnect = Pin<Box<dyn Future<Output = Result<UpstreamSocket, LinkError>> + Send>>;
+/// A reconnect in progress; `None` when the backoff policy gave up before trying.
+type Reconnect = Pin<Box<dyn Future<Output = Option<Result<UpstreamSocket, LinkError>>> + Send>>;
 
 enum Flow {
     Continue,
@@ -79,6 +82,7 @@ struct Session {
     active_response: Option<String>,
     rounds: ToolRounds,
     echo: RestoreEcho,
+    reconnects: ReconnectBudget,
     tool_tx: mpsc::UnboundedSender<ToolResult>,
     keepalive: Keepalive,
     rate: rate::RateLimit,
@@ -137,6 +141,7 @@ async fn serve(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
         active_response: None,
         rounds: ToolRounds::default(),
         echo: RestoreEcho::default(),
+        reconnects: ReconnectBudget::new(settings.max_reconnect_attempts),
         tool_tx,
         last_client_event: Instant::now(),
         drain_deadline: None,
@@ -163,7 +168,7 @@ async fn next_upstream(
     }
 }
 
-async fn wait_for(reconnect: &mut Option<Reconnect>) -> Result<UpstreamSocket, LinkError> {
+async fn wait_for(reconnect: &mut Option<Reconnect>) -> Option<Result<UpstreamSocket, LinkError>> {
     match reconnect {
         Some(future) => future.await,
         None => std::future::pending().await,
@@ -216,11 +221,12 @@ impl Session {
                 result = wait_for(&mut reconnect) => {
                     reconnect = None;
                     match result {
-                        Ok(socket) => self.on_reconnected(socket).await,
-                        Err(error) => {
+                        Some(Ok(socket)) => self.on_reconnected(socket).await,
+                        Some(Err(error)) => {
                             self.fail(&error).await;
                             Flow::End
                         }
+                        None => self.give_up("the backoff policy gave up reconnecting").await,
                     }
                 }
                 Some(result) = tool_rx.recv() => self.on_tool_result(result).await,
@@ -240,7 +246,10 @@ impl Session {
             match flow {
                 Flow::Continue => {}
                 Flow::End => break,
-                Flow::Reconnect(why) => reconnect = Some(self.begin_reconnect(&why).await),
+                Flow::Reconnect(why) => match self.begin_reconnect(&why).await {
+                    Some(future) => reconnect = Some(future),
+                    None => break,
+                },
             }
         }
         if let Some(mut upstream) = self.upstream.take() {
@@ -263,9 +272,20 @@ impl Session {
             .await
     }
 
-    /// Tell the client why the session cannot go on, then close 1011.
+    /// Tell the client why connecting finally failed, then close 1011.
     async fn fail(&self, error: &LinkError) {
         let (code, message) = link::client_error(error);
+        self.close_with_error(code, message).await;
+    }
+
+    /// The upstream cannot be restored (`why`): `upstream_unavailable`, then close 1011.
+    async fn give_up(&self, why: &str) -> Flow {
+        let message = format!("The upstream could not be restored: {why}.");
+        self.close_with_error("upstream_unavailable", message).await;
+        Flow::End
+    }
+
+    async fn close_with_error(&self, code: &str, message: String) {
         tracing::error!("[WS] giving up on the upstream: {message}");
         self.to_client_value(events::error(code, message.clone()))
             .await;
@@ -349,6 +369,9 @@ impl Session {
         let kind = value["type"].as_str().unwrap_or_default().to_string();
         self.memory.server_event(&kind, &value);
         if self.echo.is_echo(&kind, &value) {
+            if self.reconnects.restoring() && self.echo.restore_confirmed() {
+                self.reconnects.restored();
+            }
             return Flow::Continue;
         }
         match kind.as_str() {

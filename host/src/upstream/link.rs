@@ -4,7 +4,7 @@
 
 use super::{ConnectError, Endpoint, Flavour, UpstreamSocket, connect_once};
 use crate::metrics::{Count, Fault, Latency, Metrics};
-use crate::resilience::{BreakerState, Guard, RetryError};
+use crate::resilience::{BreakerState, ErrorClass, Guard, RetryError};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -79,6 +79,25 @@ impl Upstream {
                 "faults": format!("http://{addr}/_sim/faults"),
             }),
         }
+    }
+
+    /// Reconnect after an outage in which `failed_before` new connections already failed
+    /// (accepted, then lost before the conversation was restored): each of those counted on
+    /// the breaker, and the backoff policy spaces the next try; `None` if it gives up.
+    pub async fn reconnect(
+        &self,
+        flavour: Flavour,
+        failed_before: u32,
+    ) -> Option<Result<UpstreamSocket, LinkError>> {
+        if failed_before > 0 && !self.guard.pause(failed_before, ErrorClass::Closed).await {
+            return None;
+        }
+        Some(self.connect(flavour).await)
+    }
+
+    /// A connection that opened but failed before it was of use: a failure on the breaker.
+    pub fn record_failure(&self) {
+        self.guard.record_failure();
     }
 
     /// Connect (or reconnect) for a client speaking `flavour`, through breaker + retry.
