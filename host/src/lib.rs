@@ -12,6 +12,7 @@ pub mod config;
 pub mod gateway;
 pub mod http;
 pub mod kb;
+pub mod logging;
 pub mod metrics;
 pub mod plugins;
 pub mod process;

@@ -59,8 +59,8 @@ enum PluginCommand {
 }
 
 fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
+    let filter = voxgate::logging::filter(&spec);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -19,21 +19,16 @@ impl std::io::Write for LogWriter {
     }
 }
 
-/// Capture every log line of this test binary (voxgate's at every level, others from INFO).
+/// Capture every log line of this test binary: every crate at TRACE (so the secret scan sees
+/// what the most verbose operator would), except the compiler's own chatter, through the
+/// gateway's own filter (which caps the crates that log raw handshakes).
 pub fn capture_logs() {
     LOGS.get_or_init(|| {
         let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = buffer.clone();
-        // Every crate at DEBUG (so the secret scan sees what a debugging operator would),
-        // except the compiler's own chatter.
-        let filter = tracing_subscriber::filter::Targets::new()
-            .with_default(tracing::Level::DEBUG)
-            .with_target("voxgate", tracing::Level::TRACE)
-            .with_target("cranelift", tracing::Level::INFO)
-            .with_target("cranelift_codegen", tracing::Level::INFO)
-            .with_target("wasmtime", tracing::Level::INFO)
-            .with_target("wasmtime_cranelift", tracing::Level::INFO)
-            .with_target("regalloc2", tracing::Level::INFO);
+        let filter = voxgate::logging::filter(
+            "trace,cranelift=info,cranelift_codegen=info,wasmtime=info,wasmtime_cranelift=info,regalloc2=info,notify=info,mio=info",
+        );
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
         let _ = tracing_subscriber::registry()

@@ -4,6 +4,7 @@
 //! when anything under it changes, so the next search sees the edit — no session restarts.
 
 pub mod chunk;
+mod confine;
 
 pub use chunk::Chunk;
 
@@ -29,7 +30,7 @@ pub fn check(kb_dir: &Path, kb_id: &str) -> Result<(), String> {
             "'{kb_id}' is not a valid knowledge base id (letters, digits, '-', '_', '.')"
         ));
     }
-    if kb_dir.join(kb_id).is_dir() {
+    if confine::resolve(kb_dir, &kb_dir.join(kb_id)).is_some_and(|real| real.is_dir()) {
         Ok(())
     } else {
         Err(format!("Unknown knowledge base '{kb_id}'"))
@@ -133,7 +134,7 @@ impl KnowledgeBases {
         {
             return Ok(snapshot.clone());
         }
-        let snapshot = Arc::new(read_kb(&self.dir.join(kb_id))?);
+        let snapshot = Arc::new(read_kb(&self.dir, &self.dir.join(kb_id))?);
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -174,9 +175,9 @@ impl KnowledgeBases {
     }
 }
 
-fn read_kb(root: &Path) -> Result<Snapshot, KbError> {
+fn read_kb(kb_dir: &Path, root: &Path) -> Result<Snapshot, KbError> {
     let mut files = Vec::new();
-    collect(root, root, &mut files)
+    collect(kb_dir, root, root, 0, &mut files)
         .map_err(|e| KbError::Unavailable(format!("{}: {e}", root.display())))?;
     files.sort();
     let mut chunks = Vec::new();
@@ -204,8 +205,22 @@ fn read_kb(root: &Path) -> Result<Snapshot, KbError> {
     })
 }
 
-/// Relative ('/'-separated) paths of the `.md`/`.txt` documents under `dir`.
-fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::Result<()> {
+/// Folders deeper than this are not read (a link cycle inside KB_DIR ends here).
+const MAX_DEPTH: usize = 16;
+
+/// Relative ('/'-separated) paths of the `.md`/`.txt` documents under `dir`; links are
+/// followed only where they stay inside `kb_dir`.
+fn collect(
+    kb_dir: &Path,
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    files: &mut Vec<String>,
+) -> std::io::Result<()> {
+    if depth > MAX_DEPTH {
+        tracing::warn!("not reading {}: folders nested too deep", dir.display());
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -213,11 +228,18 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::Result<
             continue;
         }
         let path = entry.path();
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            collect(root, &path, files)?;
-        } else if (name.ends_with(".md") || name.ends_with(".txt")) && kind.is_file() {
-            if entry.metadata()?.len() > MAX_DOCUMENT_BYTES {
+        let meta = if entry.file_type()?.is_symlink() {
+            if confine::resolve(kb_dir, &path).is_none() {
+                continue;
+            }
+            std::fs::metadata(&path)?
+        } else {
+            entry.metadata()?
+        };
+        if meta.is_dir() {
+            collect(kb_dir, root, &path, depth + 1, files)?;
+        } else if (name.ends_with(".md") || name.ends_with(".txt")) && meta.is_file() {
+            if meta.len() > MAX_DOCUMENT_BYTES {
                 tracing::warn!(
                     "skipping {}: larger than {MAX_DOCUMENT_BYTES} bytes",
                     path.display()

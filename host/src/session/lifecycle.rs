@@ -10,24 +10,38 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 
 impl Session {
-    /// A client read failed: an oversized message gets its error and close 1009.
+    /// A client read failed: an oversized message gets its error and close 1009, text that is
+    /// not UTF-8 close 1007, a protocol violation close 1002 (RFC 6455 §7.4.1); a dropped
+    /// connection just ends the session.
     pub(super) async fn on_client_error(&mut self, error: axum::Error) -> Flow {
+        use tokio_tungstenite::tungstenite::Error as WsError;
         tracing::debug!("client read failed: {error}");
-        let too_large = error
-            .into_inner()
-            .downcast::<tokio_tungstenite::tungstenite::Error>()
-            .is_ok_and(|e| matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_)));
-        if too_large {
-            let limit = self.ctx.settings.max_message_bytes;
-            tracing::warn!("[WS] client message over {limit} bytes; closing 1009");
-            self.to_client_value(events::error(
+        let error = match error.into_inner().downcast::<WsError>() {
+            Ok(error) => *error,
+            Err(_) => return Flow::End,
+        };
+        let limit = self.ctx.settings.max_message_bytes;
+        let (code, reason, message) = match error {
+            WsError::Capacity(_) => (
+                1009,
                 "message_too_large",
                 format!("A client message exceeded {limit} bytes (MAX_MESSAGE_BYTES)."),
-            ))
-            .await;
-            return self.close_client(1009, "message_too_large").await;
-        }
-        Flow::End
+            ),
+            WsError::Utf8(_) => (
+                1007,
+                "invalid_utf8",
+                "A text message was not valid UTF-8; closing (1007).".to_string(),
+            ),
+            WsError::Protocol(violation) => (
+                1002,
+                "protocol_error",
+                format!("The client broke the WebSocket protocol ({violation}); closing (1002)."),
+            ),
+            _ => return Flow::End,
+        };
+        tracing::warn!("[WS] {message} Closing {code}.");
+        self.to_client_value(events::error(reason, message)).await;
+        self.close_client(code, reason).await
     }
 
     pub(super) async fn on_idle(&mut self) -> Flow {
