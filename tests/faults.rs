@@ -85,3 +85,109 @@ async fn invalid_utf8_closes_1007_and_protocol_errors_close_1002() {
     })
     .await;
 }
+
+/// A raw TCP connection to the gateway from `source` (a loopback address of this machine).
+async fn raw_connection(gw: &TestGateway, source: &str) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    socket.connect(gw.addr).await.unwrap()
+}
+
+/// Seconds until the gateway closes `stream` (EOF or reset), at most PATIENCE.
+async fn closed_after(stream: &mut tokio::net::TcpStream) -> std::time::Duration {
+    use tokio::io::AsyncReadExt;
+    let started = tokio::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(PATIENCE, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+            Ok(Ok(_)) => continue,
+            Err(_) => panic!("still open after {PATIENCE:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn silent_and_half_sent_connections_are_closed_after_the_handshake_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let mut config = test_config();
+    config.limits.handshake_timeout = std::time::Duration::from_millis(500);
+    let gw = TestGateway::start(config).await;
+    let mut silent = raw_connection(&gw, "127.0.0.1").await;
+    let mut half = raw_connection(&gw, "127.0.0.1").await;
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: voxgate\r\n")
+        .await
+        .unwrap();
+    let (silent, half) = tokio::join!(closed_after(&mut silent), closed_after(&mut half));
+    eprintln!("silent connection closed after {silent:?}, half-sent request after {half:?}");
+    assert!(
+        silent < std::time::Duration::from_secs(10) && half < std::time::Duration::from_secs(10)
+    );
+    assert_eq!(
+        gw.health().await["status"],
+        "healthy",
+        "/health still answers"
+    );
+}
+
+#[tokio::test]
+async fn connections_not_yet_upgraded_are_bounded_per_address() {
+    let mut config = test_config();
+    config.limits.max_pending_connections_per_ip = 5;
+    let gw = TestGateway::start(config).await;
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(raw_connection(&gw, "127.0.0.2").await);
+    }
+    // The gateway has taken the five (they wait for their requests); a sixth is closed at once.
+    eventually("five pending", || async {
+        gw.gateway.pending_connections().count() == 5
+    })
+    .await;
+    let mut sixth = raw_connection(&gw, "127.0.0.2").await;
+    let closed = closed_after(&mut sixth).await;
+    assert!(closed < std::time::Duration::from_secs(5), "{closed:?}");
+    // Other addresses are served meanwhile.
+    assert_eq!(gw.health().await["status"], "healthy");
+    drop(held);
+    eventually("places freed", || async {
+        gw.gateway.pending_connections().count() == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_unfinished_handshakes_at_once() {
+    use tokio::io::AsyncWriteExt;
+    let mut config = test_config();
+    config.limits.handshake_timeout = std::time::Duration::from_secs(60);
+    let gateway = voxgate::Gateway::start(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(voxgate::http::serve_until_drained(
+        gateway,
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"GET /v1/realtime HTTP/1.1\r\nHost: voxgate\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let started = tokio::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(PATIENCE, served)
+        .await
+        .expect("the gateway stops")
+        .unwrap()
+        .unwrap();
+    eprintln!(
+        "stopped {:?} after the signal with a half-sent request open",
+        started.elapsed()
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    closed_after(&mut half).await;
+}

@@ -5,6 +5,7 @@
 
 use crate::admission::Admission;
 use crate::config::{Config, UpstreamConfig};
+use crate::http::PendingConnections;
 use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
 use crate::plugins::Plugins;
@@ -25,6 +26,7 @@ pub struct Gateway {
     search: Arc<KnowledgeSearch>,
     plugins: Plugins,
     admission: Arc<Admission>,
+    pending: Arc<PendingConnections>,
     sessions: Arc<SessionContext>,
     shutdown: tokio::sync::watch::Sender<bool>,
     simulator: Option<(Simulator, std::net::SocketAddr)>,
@@ -117,6 +119,10 @@ impl Gateway {
         Ok(Arc::new(Gateway {
             plugins,
             admission: Admission::new(config.limits.clone()),
+            pending: PendingConnections::new(
+                config.limits.max_pending_connections_per_ip,
+                config.limits.max_pending_connections,
+            ),
             shutdown,
             upstream,
             search,
@@ -150,6 +156,11 @@ impl Gateway {
 
     pub fn admission(&self) -> &Arc<Admission> {
         &self.admission
+    }
+
+    /// Connections not yet upgraded.
+    pub fn pending_connections(&self) -> &Arc<PendingConnections> {
+        &self.pending
     }
 
     /// What every session is given.

@@ -271,6 +271,15 @@ pub struct ServeArgs {
     /// Seconds without a client event after which a session is closed; 0 = never.
     #[arg(long, env = "IDLE_TIMEOUT", value_name = "IDLE_TIMEOUT", default_value_t = Seconds(defaults::IDLE_TIMEOUT))]
     pub idle_timeout: Seconds,
+    /// Seconds a connection has to send its whole HTTP request (the WebSocket upgrade included).
+    #[arg(long, env = "HANDSHAKE_TIMEOUT", value_name = "HANDSHAKE_TIMEOUT", default_value_t = Seconds(defaults::HANDSHAKE_TIMEOUT))]
+    pub handshake_timeout: Seconds,
+    /// Connections not yet upgraded, in total (more are closed at once).
+    #[arg(long, env = "MAX_PENDING_CONNECTIONS", value_name = "MAX_PENDING_CONNECTIONS", default_value_t = defaults::MAX_PENDING_CONNECTIONS, value_parser = parse_positive)]
+    pub max_pending_connections: u32,
+    /// Connections not yet upgraded from one client address (more are closed at once).
+    #[arg(long, env = "MAX_PENDING_CONNECTIONS_PER_IP", value_name = "MAX_PENDING_CONNECTIONS_PER_IP", default_value_t = defaults::MAX_PENDING_CONNECTIONS_PER_IP, value_parser = parse_positive)]
+    pub max_pending_connections_per_ip: u32,
     /// Seconds in-flight responses may take to finish on SIGTERM/SIGINT.
     #[arg(long, env = "SHUTDOWN_GRACE", value_name = "SHUTDOWN_GRACE", default_value_t = Seconds(defaults::SHUTDOWN_GRACE))]
     pub shutdown_grace: Seconds,
@@ -389,6 +398,9 @@ impl ServeArgs {
                 events_per_second: self.rate_limit_events_per_second,
                 idle_timeout: self.idle_timeout.0,
                 shutdown_grace: self.shutdown_grace.0,
+                handshake_timeout: positive_seconds(self.handshake_timeout, "HANDSHAKE_TIMEOUT")?,
+                max_pending_connections: self.max_pending_connections as usize,
+                max_pending_connections_per_ip: self.max_pending_connections_per_ip as usize,
             },
         })
     }

@@ -56,3 +56,6 @@ pub const MAX_SESSIONS_PER_IP: u32 = 0;
 pub const RATE_LIMIT_EVENTS_PER_SECOND: u32 = 500;
 pub const IDLE_TIMEOUT: Duration = secs(1800);
 pub const SHUTDOWN_GRACE: Duration = secs(10);
+pub const HANDSHAKE_TIMEOUT: Duration = secs(10);
+pub const MAX_PENDING_CONNECTIONS: u32 = 1024;
+pub const MAX_PENDING_CONNECTIONS_PER_IP: u32 = 64;

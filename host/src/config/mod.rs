@@ -79,6 +79,11 @@ pub struct ClientLimits {
     pub idle_timeout: Duration,
     /// On SIGTERM/SIGINT: how long in-flight responses may take to finish.
     pub shutdown_grace: Duration,
+    /// A connection must send its whole request (and upgrade) within this.
+    pub handshake_timeout: Duration,
+    /// Connections not yet upgraded, in total and per client address.
+    pub max_pending_connections: usize,
+    pub max_pending_connections_per_ip: usize,
 }
 
 impl Default for ClientLimits {
@@ -92,6 +97,9 @@ impl Default for ClientLimits {
             events_per_second: defaults::RATE_LIMIT_EVENTS_PER_SECOND,
             idle_timeout: defaults::IDLE_TIMEOUT,
             shutdown_grace: defaults::SHUTDOWN_GRACE,
+            handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
+            max_pending_connections: defaults::MAX_PENDING_CONNECTIONS as usize,
+            max_pending_connections_per_ip: defaults::MAX_PENDING_CONNECTIONS_PER_IP as usize,
         }
     }
 }

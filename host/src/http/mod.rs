@@ -3,12 +3,15 @@
 
 pub mod admin;
 pub mod health;
+mod listener;
+mod pending;
 pub mod sockets;
+
+pub use pending::PendingConnections;
 
 use crate::gateway::Gateway;
 use axum::Router;
 use axum::routing::{any, get};
-use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,10 +35,12 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(gateway).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener.tap_io(voxgate_wire::net::no_delay), app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = &gateway.config().limits;
+    let (timeout, pending) = (
+        limits.handshake_timeout,
+        gateway.pending_connections().clone(),
+    );
+    listener::serve(router(gateway), listener, timeout, pending, shutdown).await
 }
 
 /// Serve until `stop` resolves, then drain: sessions finish their streaming response (within
