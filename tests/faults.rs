@@ -191,3 +191,103 @@ async fn shutdown_closes_unfinished_handshakes_at_once() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     closed_after(&mut half).await;
 }
+
+fn user_item(text: &str) -> serde_json::Value {
+    json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+        "content": [{"type": "input_text", "text": text}]}})
+}
+
+/// The texts of the items a simulator session holds, in order.
+fn item_texts(session: &serde_json::Value) -> Vec<String> {
+    session["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["content"][0]["text"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn events_a_silent_upstream_never_acknowledged_are_replayed_exactly_once() {
+    let mut config = test_config();
+    config.upstream_ack_timeout = std::time::Duration::from_secs(1);
+    let (sim, gw) = gateway_on_sim(config).await;
+    let mut client = talking_client(&gw).await;
+    // The upstream keeps its TCP connection open and stops reading and answering.
+    sim.faults(json!({"stall": true})).await;
+    let started = tokio::time::Instant::now();
+    for n in 1..=3 {
+        client
+            .send(user_item(&format!("sent into silence {n}")))
+            .await;
+    }
+    let reconnecting = client.recv_type("voxgate.upstream.reconnecting").await;
+    let detected = started.elapsed();
+    assert!(
+        reconnecting["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("UPSTREAM_ACK_TIMEOUT")),
+        "{reconnecting}"
+    );
+    let reconnected = client.recv_type("voxgate.upstream.reconnected").await;
+    assert_eq!(reconnected["replayed_events"], 3, "{reconnected}");
+    let events = client.turn("and now").await;
+    assert!(response_text(&events).starts_with("You said: and now"));
+    eprintln!("silent upstream detected after {detected:?}");
+    assert!(
+        detected < std::time::Duration::from_secs(10),
+        "{detected:?}"
+    );
+    let sessions = sim.sessions().await;
+    let texts = item_texts(sessions.last().unwrap());
+    let silent: Vec<&String> = texts
+        .iter()
+        .filter(|t| t.starts_with("sent into silence"))
+        .collect();
+    assert_eq!(
+        silent,
+        [
+            "sent into silence 1",
+            "sent into silence 2",
+            "sent into silence 3"
+        ],
+        "every unacknowledged event, once, in order: {texts:?}"
+    );
+    assert_eq!(
+        texts.first().map(String::as_str),
+        Some("remember the blue door")
+    );
+}
+
+#[tokio::test]
+async fn a_conversation_of_ten_megabytes_is_restored_and_goes_on() {
+    let (sim, gw) = gateway_on_sim(test_config()).await;
+    let mut client = talking_client(&gw).await;
+    let filler = "x".repeat(50_000);
+    for n in 0..200 {
+        client.send(user_item(&format!("{n} {filler}"))).await;
+    }
+    for _ in 0..200 {
+        client.recv_type("conversation.item.created").await;
+    }
+    sim.faults(json!({"close": {"code": 1001, "reason": "session_expired"}}))
+        .await;
+    let reconnected = client.recv_type("voxgate.upstream.reconnected").await;
+    assert!(
+        reconnected["restored_items"].as_u64().unwrap_or(0) >= 201,
+        "{reconnected}"
+    );
+    let events = client.turn("still there").await;
+    let answer = response_text(&events);
+    assert!(
+        answer.starts_with("You said: still there"),
+        "{:?}",
+        types(&events)
+    );
+    let sessions = sim.sessions().await;
+    assert_eq!(sessions.len(), 2, "one reconnect, no loop");
+    assert!(item_texts(sessions.last().unwrap()).len() >= 202);
+}

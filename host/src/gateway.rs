@@ -106,6 +106,7 @@ impl Gateway {
                 ping_interval: config.ping_interval,
                 pong_timeout: config.pong_timeout,
                 send_timeout: config.send_timeout,
+                ack_timeout: config.upstream_ack_timeout,
                 notify_reconnect: config.notify_reconnect,
                 reconnect_buffer_events: config.reconnect_buffer_events,
                 max_reconnect_attempts: config.retry.max_attempts(),

@@ -156,6 +156,9 @@ pub struct ServeArgs {
     /// Seconds any single send may take.
     #[arg(long, env = "SEND_TIMEOUT", value_name = "SEND_TIMEOUT", default_value_t = Seconds(defaults::SEND_TIMEOUT))]
     pub send_timeout: Seconds,
+    /// Seconds an upstream may stay silent while events it has not acknowledged wait; then it counts as gone (reconnect, replay).
+    #[arg(long, env = "UPSTREAM_ACK_TIMEOUT", value_name = "UPSTREAM_ACK_TIMEOUT", default_value_t = Seconds(defaults::UPSTREAM_ACK_TIMEOUT))]
+    pub upstream_ack_timeout: Seconds,
     /// Send `voxgate.upstream.reconnecting` / `voxgate.upstream.reconnected` events to clients.
     #[arg(long, env = "NOTIFY_RECONNECT", value_name = "NOTIFY_RECONNECT", default_value_t = defaults::NOTIFY_RECONNECT, value_parser = parse_bool, action = clap::ArgAction::Set)]
     pub notify_reconnect: bool,
@@ -378,6 +381,10 @@ impl ServeArgs {
             ping_interval,
             pong_timeout,
             send_timeout,
+            upstream_ack_timeout: positive_seconds(
+                self.upstream_ack_timeout,
+                "UPSTREAM_ACK_TIMEOUT",
+            )?,
             notify_reconnect: self.notify_reconnect,
             reconnect_buffer_events: self.reconnect_buffer_events as usize,
             max_tool_output_bytes: self.max_tool_output_bytes as usize,

@@ -33,6 +33,7 @@ pub const CLIENT_INIT_TIMEOUT: Duration = secs(10);
 pub const PING_INTERVAL: Duration = secs(20);
 pub const PONG_TIMEOUT: Duration = secs(10);
 pub const SEND_TIMEOUT: Duration = secs(5);
+pub const UPSTREAM_ACK_TIMEOUT: Duration = secs(5);
 pub const NOTIFY_RECONNECT: bool = true;
 pub const RECONNECT_BUFFER_EVENTS: u32 = 1024;
 pub const MAX_TOOL_OUTPUT_BYTES: u32 = 64 * 1024;

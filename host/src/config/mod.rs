@@ -51,6 +51,8 @@ pub struct Config {
     pub ping_interval: Duration,
     pub pong_timeout: Duration,
     pub send_timeout: Duration,
+    /// Unacknowledged events and no word from the upstream for this long: it is gone.
+    pub upstream_ack_timeout: Duration,
     pub notify_reconnect: bool,
     /// Client events held while the upstream reconnects.
     pub reconnect_buffer_events: usize,
@@ -144,6 +146,7 @@ impl Default for Config {
             ping_interval: defaults::PING_INTERVAL,
             pong_timeout: defaults::PONG_TIMEOUT,
             send_timeout: defaults::SEND_TIMEOUT,
+            upstream_ack_timeout: defaults::UPSTREAM_ACK_TIMEOUT,
             notify_reconnect: defaults::NOTIFY_RECONNECT,
             reconnect_buffer_events: defaults::RECONNECT_BUFFER_EVENTS as usize,
             max_tool_output_bytes: defaults::MAX_TOOL_OUTPUT_BYTES as usize,

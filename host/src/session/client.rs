@@ -3,6 +3,7 @@
 //! outage buffer while the upstream reconnects.
 
 use super::events::{self, ClientEvent};
+use super::journal;
 use super::outage::{Held, Pending};
 use super::{Flow, Session, rate};
 use crate::metrics::Count;
@@ -70,6 +71,19 @@ impl Session {
         if self.upstream.is_none() {
             return self.hold(pending).await;
         }
+        if self.journal.bytes() > journal::MAX_BYTES {
+            self.ctx.metrics.count(Count::ClientEventsDropped);
+            return self
+                .to_client_value(events::error(
+                    "upstream_backlog",
+                    format!(
+                        "The upstream has not acknowledged {} events ({} bytes); this event was dropped.",
+                        self.journal.len(),
+                        self.journal.bytes()
+                    ),
+                ))
+                .await;
+        }
         let frame = match pending {
             Pending::Client { kind, value, text } => {
                 self.memory.client_event(&kind, &value);
@@ -78,22 +92,33 @@ impl Session {
                     if let Some(id) = value.get("event_id") {
                         update["event_id"] = id.clone();
                     }
-                    UpMessage::text(update.to_string())
+                    self.journaled(&kind, update, None)
                 } else {
-                    UpMessage::text(text)
+                    self.journaled(&kind, value, Some(text))
                 }
             }
             Pending::Binary(bytes) => UpMessage::binary(bytes),
-            Pending::Gateway(value) => UpMessage::text(value.to_string()),
+            Pending::Gateway(value) => {
+                let kind = value["type"].as_str().unwrap_or_default().to_string();
+                self.journaled(&kind, value, None)
+            }
             Pending::Frame(frame) => frame,
         };
-        // Frames share their bytes: keeping a copy to resend costs no copy of the payload.
-        let resend = frame.clone();
-        let flow = self.send_upstream(frame).await;
-        if let Flow::Reconnect(_) = flow {
-            self.outage.retry_first(resend);
+        self.send_upstream(frame)
+    }
+
+    /// The frame for an event on its way upstream, kept in the journal until acknowledged.
+    /// An item created without an id gets one (its echo is how the journal knows it arrived);
+    /// `text`, when given, is the event as the client wrote it (forwarded byte for byte).
+    fn journaled(&mut self, kind: &str, mut event: Value, text: Option<String>) -> UpMessage {
+        let mut text = text;
+        if kind == "conversation.item.create" && event["item"].get("id").is_none() {
+            event["item"]["id"] = Value::String(format!("item_vg{:016x}", rand::random::<u64>()));
+            text = None;
         }
-        flow
+        let text = text.unwrap_or_else(|| event.to_string());
+        self.journal.record(kind, &event, &text);
+        UpMessage::text(text)
     }
 
     async fn hold(&mut self, pending: Pending) -> Flow {

@@ -19,6 +19,8 @@ pub struct SessionSettings {
     pub pong_timeout: Duration,
     /// Every single send, to either socket.
     pub send_timeout: Duration,
+    /// Unacknowledged events and no word from the upstream for this long: it is gone.
+    pub ack_timeout: Duration,
     pub notify_reconnect: bool,
     /// Client events held while the upstream reconnects.
     pub reconnect_buffer_events: usize,

@@ -83,9 +83,7 @@ impl Session {
             return Flow::End;
         }
         if pings.upstream {
-            return self
-                .send_upstream(UpMessage::Ping(b"voxgate".to_vec().into()))
-                .await;
+            return self.send_upstream(UpMessage::Ping(b"voxgate".to_vec().into()));
         }
         Flow::Continue
     }

@@ -19,6 +19,7 @@ mod client;
 mod context;
 mod echo;
 pub mod events;
+mod journal;
 mod keepalive;
 mod lifecycle;
 pub mod memory;
@@ -28,6 +29,7 @@ mod reconnect;
 mod reconnects;
 mod rounds;
 pub mod settings;
+mod upstream_io;
 mod writer;
 
 pub use context::{SessionContext, SessionInit, SessionSettings};
@@ -37,7 +39,8 @@ use crate::upstream::{LinkError, UpstreamSocket, link};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use echo::RestoreEcho;
 use futures_util::stream::SplitStream;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, StreamExt};
+use journal::Journal;
 use keepalive::Keepalive;
 use memory::Memory;
 use outage::{OutageBuffer, Pending};
@@ -52,6 +55,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 use tracing::Instrument;
+use upstream_io::UpstreamIo;
 
 /// Frames queued for one client before the session waits for it.
 const CLIENT_QUEUE: usize = 256;
@@ -76,8 +80,11 @@ struct Session {
     ctx: Arc<SessionContext>,
     init: SessionInit,
     out: mpsc::Sender<Message>,
-    upstream: Option<UpstreamSocket>,
+    upstream: Option<UpstreamIo>,
     memory: Memory,
+    journal: Journal,
+    /// When the upstream last sent anything (its silence with events unacknowledged is death).
+    last_upstream_frame: Instant,
     outage: OutageBuffer,
     active_response: Option<String>,
     rounds: ToolRounds,
@@ -131,6 +138,8 @@ async fn serve(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
     let (tool_tx, tool_rx) = mpsc::unbounded_channel();
     let mut session = Session {
         memory: Memory::new(&settings.template, init.flavour),
+        journal: Journal::default(),
+        last_upstream_frame: Instant::now(),
         outage: OutageBuffer::new(settings.reconnect_buffer_events),
         keepalive: Keepalive::new(settings.pong_timeout),
         rate: rate::RateLimit::new(settings.events_per_second),
@@ -159,11 +168,9 @@ async fn serve(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
     metrics.count(Count::WsDisconnects);
 }
 
-async fn next_upstream(
-    upstream: &mut Option<UpstreamSocket>,
-) -> Option<Result<UpMessage, tokio_tungstenite::tungstenite::Error>> {
+async fn upstream_event(upstream: &mut Option<UpstreamIo>) -> upstream_io::Event {
     match upstream {
-        Some(socket) => socket.next().await,
+        Some(io) => io.event().await,
         None => std::future::pending().await,
     }
 }
@@ -193,7 +200,7 @@ impl Session {
         writer: &mut tokio::task::JoinHandle<()>,
     ) -> bool {
         match self.ctx.upstream.connect(self.init.flavour).await {
-            Ok(socket) => self.upstream = Some(socket),
+            Ok(socket) => self.attach(socket),
             Err(error) => {
                 self.fail(&error).await;
                 return false;
@@ -215,9 +222,20 @@ impl Session {
         let mut writer_done = false;
         loop {
             let idle_due = (!idle.is_zero()).then(|| self.last_client_event + idle);
+            let ack_due = self.ack_due();
             let flow = tokio::select! {
                 frame = client_rx.next() => self.on_client(frame).await,
-                frame = next_upstream(&mut self.upstream) => self.on_upstream(frame).await,
+                event = upstream_event(&mut self.upstream) => match event {
+                    upstream_io::Event::Frame(frame) => self.on_upstream(frame).await,
+                    upstream_io::Event::Sent(Ok(())) => Flow::Continue,
+                    upstream_io::Event::Sent(Err(why)) => Flow::Reconnect(why),
+                },
+                _ = until(ack_due) => Flow::Reconnect(format!(
+                    "no answer to {} event(s) ({}) within {}s (UPSTREAM_ACK_TIMEOUT)",
+                    self.journal.len(),
+                    self.journal.kinds().join(", "),
+                    settings.ack_timeout.as_secs_f64()
+                )),
                 result = wait_for(&mut reconnect) => {
                     reconnect = None;
                     match result {
@@ -252,8 +270,8 @@ impl Session {
                 },
             }
         }
-        if let Some(mut upstream) = self.upstream.take() {
-            let _ = tokio::time::timeout(settings.send_timeout, upstream.close(None)).await;
+        if let Some(upstream) = self.upstream.take() {
+            let _ = tokio::time::timeout(settings.send_timeout * 2, upstream.close()).await;
         }
         writer_done
     }
@@ -307,16 +325,29 @@ impl Session {
 
     // ---- to the upstream -----------------------------------------------------------------
 
-    async fn send_upstream(&mut self, frame: UpMessage) -> Flow {
+    /// A new upstream socket: frames go out through its queue, the session reads meanwhile.
+    fn attach(&mut self, socket: UpstreamSocket) {
+        self.upstream = Some(UpstreamIo::new(socket, self.ctx.settings.send_timeout));
+        self.last_upstream_frame = Instant::now();
+    }
+
+    /// Queue a frame for the upstream (it goes out while the session keeps reading).
+    fn send_upstream(&mut self, frame: UpMessage) -> Flow {
         let Some(upstream) = self.upstream.as_mut() else {
             return Flow::Continue;
         };
-        let timeout = self.ctx.settings.send_timeout;
-        match tokio::time::timeout(timeout, upstream.send(frame)).await {
-            Ok(Ok(())) => Flow::Continue,
-            Ok(Err(error)) => Flow::Reconnect(format!("send failed: {error}")),
-            Err(_) => Flow::Reconnect("send timed out".into()),
+        match upstream.queue(frame) {
+            Ok(()) => Flow::Continue,
+            Err(why) => Flow::Reconnect(why),
         }
+    }
+
+    /// When the upstream's silence means it is gone: events are unacknowledged and nothing
+    /// has arrived for `UPSTREAM_ACK_TIMEOUT` since the oldest of them was sent.
+    fn ack_due(&self) -> Option<Instant> {
+        self.upstream.as_ref()?;
+        let oldest = self.journal.oldest()?;
+        Some(oldest.max(self.last_upstream_frame) + self.ctx.settings.ack_timeout)
     }
 
     async fn send_upstream_value(&mut self, event: Value) -> Flow {
@@ -334,6 +365,7 @@ impl Session {
             Some(Err(error)) => return Flow::Reconnect(format!("{error}")),
             None => return Flow::Reconnect("connection closed".into()),
         };
+        self.last_upstream_frame = Instant::now();
         match frame {
             UpMessage::Text(text) => self.on_upstream_event(text.to_string()).await,
             UpMessage::Binary(bytes) => self.to_client(Message::Binary(bytes)).await,
@@ -368,6 +400,8 @@ impl Session {
         };
         let kind = value["type"].as_str().unwrap_or_default().to_string();
         self.memory.server_event(&kind, &value);
+        let acked = self.journal.acknowledge(&kind, &value);
+        tracing::trace!(kind = %kind, acked, unacknowledged = self.journal.len(), "upstream event");
         if self.echo.is_echo(&kind, &value) {
             if self.reconnects.restoring() && self.echo.restore_confirmed() {
                 self.reconnects.restored();

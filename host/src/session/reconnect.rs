@@ -1,7 +1,9 @@
 //! When the upstream drops: tell the client, reconnect through the upstream's guard, restore
-//! the conversation from `memory`, then forward what was held meanwhile, in order.
+//! the conversation from `memory`, replay what the old upstream never acknowledged (the
+//! journal), then forward what was held meanwhile — in order, each exactly once.
 
 use super::events;
+use super::journal::Journal;
 use super::reconnects::Next;
 use super::{Flow, Reconnect, Session};
 use crate::metrics::{Count, Fault};
@@ -14,7 +16,9 @@ impl Session {
     /// The upstream dropped: start reconnecting, or — when every reconnect of this outage
     /// failed — tell the client and return `None` (the session ends).
     pub(super) async fn begin_reconnect(&mut self, why: &str) -> Option<Reconnect> {
-        self.upstream = None;
+        if let Some(mut lost) = self.upstream.take() {
+            self.hold_unsent(lost.unsent());
+        }
         self.keepalive.upstream_lost();
         let metrics = &self.ctx.metrics;
         tracing::warn!("[WS] Azure disconnected: {why}");
@@ -58,22 +62,49 @@ impl Session {
         ))
     }
 
+    /// Frames the lost upstream may never have received: journaled events are replayed from
+    /// the journal and appended audio is restored from memory; anything else goes out again
+    /// first when the upstream is back.
+    fn hold_unsent(&mut self, unsent: Vec<UpMessage>) {
+        for frame in unsent.into_iter().rev() {
+            let kind = match &frame {
+                UpMessage::Text(text) => serde_json::from_str::<EventType>(text)
+                    .map(|event| event.kind)
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            if Journal::tracks(&kind) || kind == "input_audio_buffer.append" {
+                continue;
+            }
+            self.outage.retry_first(frame);
+        }
+    }
+
     pub(super) async fn on_reconnected(&mut self, socket: UpstreamSocket) -> Flow {
         tracing::info!("[WS] Reconnected to Azure");
         self.ctx.metrics.count(Count::UpstreamReconnections);
-        self.upstream = Some(socket);
+        self.attach(socket);
         self.reconnects.reconnected();
         let (restore, ids) = self.memory.restore_events();
         let restored_items = ids.len();
         self.echo.expect(ids);
         for event in restore {
             if let flow @ Flow::Reconnect(_) =
-                self.send_upstream(UpMessage::text(event.to_string())).await
+                self.send_upstream(UpMessage::text(event.to_string()))
             {
                 return flow;
             }
         }
-        let replayed = self.outage.len();
+        // What the old upstream never acknowledged, in order, then what was held meanwhile.
+        let unacknowledged = self.journal.take_for_replay();
+        let replayed = unacknowledged.len() + self.outage.len();
+        for (kind, text) in unacknowledged {
+            let event = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+            self.journal.record(&kind, &event, &text);
+            if let flow @ Flow::Reconnect(_) = self.send_upstream(UpMessage::text(text)) {
+                return flow;
+            }
+        }
         self.outage.recovered();
         while let Some(pending) = self.outage.next() {
             match self.forward(pending).await {
@@ -92,4 +123,11 @@ impl Session {
         }
         Flow::Continue
     }
+}
+
+/// Only the `type` of an event, read without building the rest.
+#[derive(serde::Deserialize)]
+struct EventType {
+    #[serde(rename = "type", default)]
+    kind: String,
 }
