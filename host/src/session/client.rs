@@ -1,14 +1,16 @@
 //! The client side of a session: each frame read is rate-limited, validated
-//! (`events::parse_client`), recorded for restores and forwarded upstream — or held in the
-//! outage buffer while the upstream reconnects.
+//! (`events::parse_client`), recorded for restores, journaled and forwarded upstream — or held
+//! in the outage buffer while the upstream reconnects; and what the session tells the client
+//! (through its writer task), errors and closes included.
 
 use super::events::{self, ClientEvent};
 use super::journal;
 use super::outage::{Held, Pending};
 use super::{Flow, Session, rate};
 use crate::metrics::Count;
-use axum::extract::ws::Message;
-use serde_json::Value;
+use crate::upstream::{LinkError, link};
+use axum::extract::ws::{CloseFrame, Message};
+use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 
@@ -140,5 +142,52 @@ impl Session {
                 .await
             }
         }
+    }
+
+    // ---- to the client -----------------------------------------------------------------
+
+    pub(super) async fn to_client(&self, frame: Message) -> Flow {
+        match self.out.send(frame).await {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::End,
+        }
+    }
+
+    pub(super) async fn to_client_value(&self, event: Value) -> Flow {
+        self.to_client(Message::Text(event.to_string().into()))
+            .await
+    }
+
+    /// Tell the client why connecting finally failed, then close 1011.
+    pub(super) async fn fail(&self, error: &LinkError) {
+        let (code, message) = link::client_error(error);
+        self.close_with_error(code, message).await;
+    }
+
+    /// The upstream cannot be restored (`why`): `upstream_unavailable`, then close 1011.
+    pub(super) async fn give_up(&self, why: &str) -> Flow {
+        let message = format!("The upstream could not be restored: {why}.");
+        self.close_with_error("upstream_unavailable", message).await;
+        Flow::End
+    }
+
+    pub(super) async fn close_with_error(&self, code: &str, message: String) {
+        tracing::error!("[WS] giving up on the upstream: {message}");
+        self.to_client_value(events::error(code, message.clone()))
+            .await;
+        if self.init.seed_protocol {
+            self.to_client_value(json!({ "error": message })).await;
+        }
+        self.close_client(1011, code).await;
+    }
+
+    /// Send the client a close frame; the session ends.
+    pub(super) async fn close_client(&self, code: u16, reason: &str) -> Flow {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        self.to_client(Message::Close(Some(frame))).await;
+        Flow::End
     }
 }

@@ -35,8 +35,8 @@ mod writer;
 pub use context::{SessionContext, SessionInit, SessionSettings};
 
 use crate::metrics::{Count, Fault};
-use crate::upstream::{LinkError, UpstreamSocket, link};
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use crate::upstream::{LinkError, UpstreamSocket};
+use axum::extract::ws::{Message, WebSocket};
 use echo::RestoreEcho;
 use futures_util::stream::SplitStream;
 use futures_util::{FutureExt, StreamExt};
@@ -46,7 +46,7 @@ use memory::Memory;
 use outage::{OutageBuffer, Pending};
 use reconnects::ReconnectBudget;
 use rounds::ToolRounds;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -274,53 +274,6 @@ impl Session {
             let _ = tokio::time::timeout(settings.send_timeout * 2, upstream.close()).await;
         }
         writer_done
-    }
-
-    // ---- to the client -------------------------------------------------------------------
-
-    async fn to_client(&self, frame: Message) -> Flow {
-        match self.out.send(frame).await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::End,
-        }
-    }
-
-    async fn to_client_value(&self, event: Value) -> Flow {
-        self.to_client(Message::Text(event.to_string().into()))
-            .await
-    }
-
-    /// Tell the client why connecting finally failed, then close 1011.
-    async fn fail(&self, error: &LinkError) {
-        let (code, message) = link::client_error(error);
-        self.close_with_error(code, message).await;
-    }
-
-    /// The upstream cannot be restored (`why`): `upstream_unavailable`, then close 1011.
-    async fn give_up(&self, why: &str) -> Flow {
-        let message = format!("The upstream could not be restored: {why}.");
-        self.close_with_error("upstream_unavailable", message).await;
-        Flow::End
-    }
-
-    async fn close_with_error(&self, code: &str, message: String) {
-        tracing::error!("[WS] giving up on the upstream: {message}");
-        self.to_client_value(events::error(code, message.clone()))
-            .await;
-        if self.init.seed_protocol {
-            self.to_client_value(json!({ "error": message })).await;
-        }
-        self.close_client(1011, code).await;
-    }
-
-    /// Send the client a close frame; the session ends.
-    async fn close_client(&self, code: u16, reason: &str) -> Flow {
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        self.to_client(Message::Close(Some(frame))).await;
-        Flow::End
     }
 
     // ---- to the upstream -----------------------------------------------------------------
