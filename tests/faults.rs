@@ -264,7 +264,9 @@ async fn events_a_silent_upstream_never_acknowledged_are_replayed_exactly_once()
 
 #[tokio::test]
 async fn a_conversation_of_ten_megabytes_is_restored_and_goes_on() {
-    let (sim, gw) = gateway_on_sim(test_config()).await;
+    let mut config = test_config();
+    config.restore_max_bytes = 16 << 20;
+    let (sim, gw) = gateway_on_sim(config).await;
     let mut client = talking_client(&gw).await;
     let filler = "x".repeat(50_000);
     for n in 0..200 {
@@ -290,4 +292,38 @@ async fn a_conversation_of_ten_megabytes_is_restored_and_goes_on() {
     let sessions = sim.sessions().await;
     assert_eq!(sessions.len(), 2, "one reconnect, no loop");
     assert!(item_texts(sessions.last().unwrap()).len() >= 202);
+}
+
+#[tokio::test]
+async fn over_restore_max_bytes_the_oldest_items_are_dropped_and_the_client_is_told() {
+    let mut config = test_config();
+    config.restore_max_bytes = 200_000;
+    let (sim, gw) = gateway_on_sim(config).await;
+    let mut client = talking_client(&gw).await;
+    let filler = "y".repeat(50_000);
+    for n in 0..10 {
+        client.send(user_item(&format!("{n} {filler}"))).await;
+    }
+    for _ in 0..10 {
+        client.recv_type("conversation.item.created").await;
+    }
+    sim.faults(json!({"close": {"code": 1001, "reason": "session_expired"}}))
+        .await;
+    let notice = client.recv_type("voxgate.upstream.reconnected").await;
+    let restored = notice["restored_items"].as_u64().unwrap_or(0);
+    let dropped = notice["dropped_items"].as_u64().unwrap_or(0);
+    assert!(restored >= 1 && dropped >= 1, "{notice}");
+    // The first turn made two items (the question and the answer), then ten more.
+    assert_eq!(
+        restored + dropped,
+        12,
+        "every item restored or reported: {notice}"
+    );
+    let texts = item_texts(sim.sessions().await.last().unwrap());
+    assert!(
+        texts.last().is_some_and(|t| t.starts_with("9 ")),
+        "the newest are kept"
+    );
+    let events = client.turn("go on").await;
+    assert!(response_text(&events).starts_with("You said: go on"));
 }

@@ -9,7 +9,7 @@ use voxgate::upstream::Flavour;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let mut memory = Memory::new(&serde_json::json!({"voice": "alloy"}), Flavour::Ga);
+    let mut memory = Memory::new(&serde_json::json!({"voice": "alloy"}), Flavour::Ga, 1 << 20);
     for line in text.split('\n') {
         if let Ok(event) = parse_client(line) {
             memory.client_event(&event.kind, &event.value);

@@ -8,7 +8,7 @@ use voxgate::upstream::Flavour;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let mut memory = Memory::new(&serde_json::json!({}), Flavour::Preview);
+    let mut memory = Memory::new(&serde_json::json!({}), Flavour::Preview, 1 << 20);
     for line in text.split('\n') {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         let _ = function_call(&value);

@@ -36,6 +36,9 @@ pub const SEND_TIMEOUT: Duration = secs(5);
 pub const UPSTREAM_ACK_TIMEOUT: Duration = secs(5);
 pub const NOTIFY_RECONNECT: bool = true;
 pub const RECONNECT_BUFFER_EVENTS: u32 = 1024;
+/// Conversation kept for restores, bytes of JSON: well above the text a Realtime model's
+/// context holds (128k tokens ≈ 0.5 MB).
+pub const RESTORE_MAX_BYTES: u64 = 2 << 20;
 pub const MAX_TOOL_OUTPUT_BYTES: u32 = 64 * 1024;
 
 pub const PLUGIN_DIR: &str = "target/plugins/slots";

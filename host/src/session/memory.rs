@@ -15,17 +15,31 @@ const MAX_PENDING_AUDIO_BYTES: usize = 16 << 20;
 pub struct Memory {
     flavour: Flavour,
     session: Value,
-    items: VecDeque<Value>,
+    /// Items with their size (bytes of JSON), oldest first.
+    items: VecDeque<(Value, usize)>,
+    item_bytes: usize,
+    /// `RESTORE_MAX_BYTES`: the oldest items are forgotten beyond it.
+    max_item_bytes: usize,
+    /// Items forgotten since the last restore (the client is told how many).
+    forgotten: usize,
     pending_audio: VecDeque<String>,
     pending_audio_bytes: usize,
 }
 
+fn json_size(item: &Value) -> usize {
+    serde_json::to_vec(item).map_or(0, |bytes| bytes.len())
+}
+
 impl Memory {
-    pub fn new(template: &Value, flavour: Flavour) -> Memory {
+    /// Keeps at most `max_item_bytes` of conversation items (the oldest go first).
+    pub fn new(template: &Value, flavour: Flavour, max_item_bytes: usize) -> Memory {
         Memory {
             flavour,
             session: template.clone(),
             items: VecDeque::new(),
+            item_bytes: 0,
+            max_item_bytes,
+            forgotten: 0,
             pending_audio: VecDeque::new(),
             pending_audio_bytes: 0,
         }
@@ -71,8 +85,11 @@ impl Memory {
             | "conversation.item.retrieved"
             | "response.output_item.done" => self.upsert(&event["item"]),
             "conversation.item.deleted" => {
-                if let Some(id) = event["item_id"].as_str() {
-                    self.items.retain(|item| item["id"] != id);
+                if let Some(id) = event["item_id"].as_str()
+                    && let Some(at) = self.items.iter().position(|(item, _)| item["id"] == id)
+                    && let Some((_, size)) = self.items.remove(at)
+                {
+                    self.item_bytes -= size;
                 }
             }
             "conversation.item.input_audio_transcription.completed" => {
@@ -82,13 +99,14 @@ impl Memory {
                     return;
                 };
                 let index = event["content_index"].as_u64().unwrap_or(0) as usize;
-                if let Some(part) = self
-                    .items
-                    .iter_mut()
-                    .find(|item| item["id"] == id)
-                    .and_then(|item| item["content"].get_mut(index))
+                if let Some((item, size)) = self.items.iter_mut().find(|(item, _)| item["id"] == id)
+                    && let Some(part) = item["content"].get_mut(index)
                 {
                     part["transcript"] = json!(transcript);
+                    let new_size = json_size(item);
+                    self.item_bytes = self.item_bytes + new_size - *size;
+                    *size = new_size;
+                    self.trim();
                 }
             }
             "input_audio_buffer.committed" | "input_audio_buffer.cleared" => self.clear_audio(),
@@ -100,7 +118,7 @@ impl Memory {
         let Some(id) = item.get("id").and_then(Value::as_str) else {
             return;
         };
-        if let Some(existing) = self.items.iter_mut().find(|i| i["id"] == id) {
+        if let Some((existing, size)) = self.items.iter_mut().find(|(i, _)| i["id"] == id) {
             // A later event may carry less (e.g. `added` before content arrived): keep content.
             let keep_content = item
                 .get("content")
@@ -111,12 +129,38 @@ impl Memory {
             if keep_content && let Some(content) = content {
                 existing["content"] = content;
             }
-            return;
+            let new_size = json_size(existing);
+            self.item_bytes = self.item_bytes + new_size - *size;
+            *size = new_size;
+        } else {
+            let size = json_size(item);
+            self.item_bytes += size;
+            self.items.push_back((item.clone(), size));
         }
-        self.items.push_back(item.clone());
-        if self.items.len() > MAX_ITEMS {
-            self.items.pop_front();
+        self.trim();
+    }
+
+    /// Forget the oldest items beyond the count and byte bounds.
+    fn trim(&mut self) {
+        while self.items.len() > MAX_ITEMS || self.item_bytes > self.max_item_bytes {
+            match self.items.pop_front() {
+                Some((_, size)) => {
+                    self.item_bytes -= size;
+                    self.forgotten += 1;
+                }
+                None => break,
+            }
         }
+    }
+
+    /// Items forgotten (over `RESTORE_MAX_BYTES`) since this was last asked.
+    pub fn take_forgotten(&mut self) -> usize {
+        std::mem::take(&mut self.forgotten)
+    }
+
+    /// Bytes of conversation items kept for restores.
+    pub fn item_bytes(&self) -> usize {
+        self.item_bytes
     }
 
     pub fn item_count(&self) -> usize {
@@ -129,7 +173,7 @@ impl Memory {
     pub fn restore_events(&self) -> (Vec<Value>, Vec<String>) {
         let mut events = vec![self.session_update()];
         let mut ids = Vec::new();
-        for item in &self.items {
+        for (item, _) in &self.items {
             if let Some(item) = restorable(item, self.flavour) {
                 if let Some(id) = item["id"].as_str() {
                     ids.push(id.to_string());
@@ -189,7 +233,7 @@ mod tests {
 
     #[test]
     fn restores_settings_items_and_pending_audio_in_order() {
-        let mut m = Memory::new(&json!({"voice":"alloy"}), Flavour::Preview);
+        let mut m = Memory::new(&json!({"voice":"alloy"}), Flavour::Preview, 1 << 20);
         m.client_event("session.update", &json!({"session":{"voice":"verse"}}));
         m.server_event("conversation.item.created", &json!({"item":{"id":"u1","type":"message","role":"user","content":[{"type":"input_audio","transcript":null}]}}));
         m.server_event(
@@ -232,9 +276,29 @@ mod tests {
 
     #[test]
     fn deleted_items_are_not_restored() {
-        let mut m = Memory::new(&json!({}), Flavour::Ga);
+        let mut m = Memory::new(&json!({}), Flavour::Ga, 1 << 20);
         m.server_event("conversation.item.created", &json!({"item":{"id":"u1","type":"message","role":"user","content":[{"type":"input_text","text":"x"}]}}));
         m.server_event("conversation.item.deleted", &json!({"item_id":"u1"}));
         assert_eq!(m.restore_events().0.len(), 1);
+    }
+
+    #[test]
+    fn items_are_bounded_in_bytes_and_the_forgotten_are_counted() {
+        let mut m = Memory::new(&json!({}), Flavour::Ga, 1000);
+        for n in 0..10 {
+            let text = format!("{n}{}", "x".repeat(300));
+            m.server_event("conversation.item.created", &json!({"item":{"id": format!("i{n}"),"type":"message","role":"user","content":[{"type":"input_text","text": text}]}}));
+        }
+        assert!(m.item_bytes() <= 1000, "{}", m.item_bytes());
+        let kept = m.item_count();
+        assert!((1..10).contains(&kept), "{kept}");
+        assert_eq!(m.take_forgotten(), 10 - kept);
+        assert_eq!(m.take_forgotten(), 0);
+        let (_, ids) = m.restore_events();
+        assert_eq!(
+            ids.last().map(String::as_str),
+            Some("i9"),
+            "the newest are kept"
+        );
     }
 }

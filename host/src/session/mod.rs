@@ -137,7 +137,7 @@ async fn serve(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
         tokio::spawn(writer::client_writer(sink, out_rx, settings.send_timeout).in_current_span());
     let (tool_tx, tool_rx) = mpsc::unbounded_channel();
     let mut session = Session {
-        memory: Memory::new(&settings.template, init.flavour),
+        memory: Memory::new(&settings.template, init.flavour, settings.restore_max_bytes),
         journal: Journal::default(),
         last_upstream_frame: Instant::now(),
         outage: OutageBuffer::new(settings.reconnect_buffer_events),

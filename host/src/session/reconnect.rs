@@ -87,6 +87,13 @@ impl Session {
         self.reconnects.reconnected();
         let (restore, ids) = self.memory.restore_events();
         let restored_items = ids.len();
+        // The oldest items forgotten over RESTORE_MAX_BYTES: the client is told, never surprised.
+        let dropped_items = self.memory.take_forgotten();
+        if dropped_items > 0 {
+            tracing::warn!(
+                "[WS] restoring without the {dropped_items} oldest item(s) (RESTORE_MAX_BYTES)"
+            );
+        }
         self.echo.expect(ids);
         for event in restore {
             if let flow @ Flow::Reconnect(_) =
@@ -113,7 +120,11 @@ impl Session {
             }
         }
         if self.ctx.settings.notify_reconnect {
-            let notice = json!({ "restored_items": restored_items, "replayed_events": replayed });
+            let notice = json!({
+                "restored_items": restored_items,
+                "replayed_events": replayed,
+                "dropped_items": dropped_items,
+            });
             return self
                 .to_client_value(events::upstream_notice(
                     "voxgate.upstream.reconnected",
