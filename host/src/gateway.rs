@@ -110,6 +110,7 @@ impl Gateway {
                 notify_reconnect: config.notify_reconnect,
                 reconnect_buffer_events: config.reconnect_buffer_events,
                 restore_max_bytes: config.restore_max_bytes,
+                reconnect_buffer_bytes: config.reconnect_buffer_bytes,
                 max_reconnect_attempts: config.retry.max_attempts(),
                 events_per_second: config.limits.events_per_second,
                 idle_timeout: config.limits.idle_timeout,

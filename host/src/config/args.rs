@@ -165,6 +165,9 @@ pub struct ServeArgs {
     /// Client events buffered while the upstream reconnects (more → error event to the client).
     #[arg(long, env = "RECONNECT_BUFFER_EVENTS", value_name = "RECONNECT_BUFFER_EVENTS", default_value_t = defaults::RECONNECT_BUFFER_EVENTS, value_parser = parse_positive)]
     pub reconnect_buffer_events: u32,
+    /// Bytes of client events held while the upstream reconnects (more → error event to the client).
+    #[arg(long, env = "RECONNECT_BUFFER_BYTES", value_name = "RECONNECT_BUFFER_BYTES", default_value_t = defaults::RECONNECT_BUFFER_BYTES)]
+    pub reconnect_buffer_bytes: u64,
     /// Bytes of conversation kept to restore a session into a new upstream session; the oldest items are dropped beyond it (the client is told how many).
     #[arg(long, env = "RESTORE_MAX_BYTES", value_name = "RESTORE_MAX_BYTES", default_value_t = defaults::RESTORE_MAX_BYTES)]
     pub restore_max_bytes: u64,
@@ -391,6 +394,8 @@ impl ServeArgs {
             notify_reconnect: self.notify_reconnect,
             reconnect_buffer_events: self.reconnect_buffer_events as usize,
             restore_max_bytes: usize::try_from(self.restore_max_bytes).unwrap_or(usize::MAX),
+            reconnect_buffer_bytes: usize::try_from(self.reconnect_buffer_bytes)
+                .unwrap_or(usize::MAX),
             max_tool_output_bytes: self.max_tool_output_bytes as usize,
             plugins: PluginSettings {
                 cache_max_bytes: self.plugin_cache_max_bytes,

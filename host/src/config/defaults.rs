@@ -36,6 +36,7 @@ pub const SEND_TIMEOUT: Duration = secs(5);
 pub const UPSTREAM_ACK_TIMEOUT: Duration = secs(5);
 pub const NOTIFY_RECONNECT: bool = true;
 pub const RECONNECT_BUFFER_EVENTS: u32 = 1024;
+pub const RECONNECT_BUFFER_BYTES: u64 = 16 << 20;
 /// Conversation kept for restores, bytes of JSON: well above the text a Realtime model's
 /// context holds (128k tokens ≈ 0.5 MB).
 pub const RESTORE_MAX_BYTES: u64 = 2 << 20;

@@ -56,6 +56,8 @@ pub struct Config {
     pub notify_reconnect: bool,
     /// Client events held while the upstream reconnects.
     pub reconnect_buffer_events: usize,
+    /// Bytes of client events held while the upstream reconnects (`RECONNECT_BUFFER_BYTES`).
+    pub reconnect_buffer_bytes: usize,
     /// Conversation kept for restores (`RESTORE_MAX_BYTES`); the oldest items go beyond it.
     pub restore_max_bytes: usize,
     /// Largest knowledge-search answer sent upstream (`MAX_TOOL_OUTPUT_BYTES`).
@@ -152,6 +154,7 @@ impl Default for Config {
             notify_reconnect: defaults::NOTIFY_RECONNECT,
             reconnect_buffer_events: defaults::RECONNECT_BUFFER_EVENTS as usize,
             restore_max_bytes: defaults::RESTORE_MAX_BYTES as usize,
+            reconnect_buffer_bytes: defaults::RECONNECT_BUFFER_BYTES as usize,
             max_tool_output_bytes: defaults::MAX_TOOL_OUTPUT_BYTES as usize,
             plugins: PluginSettings {
                 dir: PathBuf::from(defaults::PLUGIN_DIR),

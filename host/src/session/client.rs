@@ -131,13 +131,13 @@ impl Session {
                 if !first {
                     return Flow::Continue;
                 }
-                let limit = self.outage.limit();
+                let (limit, bytes) = (self.outage.limit(), self.outage.max_bytes());
                 tracing::warn!(
-                    "[WS] reconnect buffer full ({limit} events); dropping client events until the upstream is back"
+                    "[WS] reconnect buffer full ({limit} events or {bytes} bytes); dropping client events until the upstream is back"
                 );
                 self.to_client_value(events::error(
                     "reconnect_buffer_full",
-                    format!("The upstream is reconnecting and {limit} events are already waiting; this and later events are dropped until it is back."),
+                    format!("The upstream is reconnecting and the buffer is full ({limit} events or {bytes} bytes: RECONNECT_BUFFER_EVENTS, RECONNECT_BUFFER_BYTES); this and later events are dropped until it is back."),
                 ))
                 .await
             }

@@ -24,6 +24,8 @@ pub struct SessionSettings {
     pub notify_reconnect: bool,
     /// Client events held while the upstream reconnects.
     pub reconnect_buffer_events: usize,
+    /// Bytes of client events held while the upstream reconnects.
+    pub reconnect_buffer_bytes: usize,
     /// Conversation kept for restores, bytes.
     pub restore_max_bytes: usize,
     /// Failed reconnects of one outage before the session gives up (`MAX_RETRY_ATTEMPTS`).

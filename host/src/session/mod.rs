@@ -140,7 +140,10 @@ async fn serve(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
         memory: Memory::new(&settings.template, init.flavour, settings.restore_max_bytes),
         journal: Journal::default(),
         last_upstream_frame: Instant::now(),
-        outage: OutageBuffer::new(settings.reconnect_buffer_events),
+        outage: OutageBuffer::new(
+            settings.reconnect_buffer_events,
+            settings.reconnect_buffer_bytes,
+        ),
         keepalive: Keepalive::new(settings.pong_timeout),
         rate: rate::RateLimit::new(settings.events_per_second),
         ctx: ctx.clone(),

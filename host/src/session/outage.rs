@@ -1,5 +1,5 @@
 //! What a session holds for the upstream while it reconnects: client events (bounded by
-//! `RECONNECT_BUFFER_EVENTS`), the gateway's own events (tool outputs, `response.create`) and
+//! `RECONNECT_BUFFER_EVENTS` and `RECONNECT_BUFFER_BYTES`), the gateway's own events (tool outputs, `response.create`) and
 //! frames whose send failed as the upstream dropped. Forwarded in order, once, when the
 //! upstream is back. An overflow drops client events — counted by the caller and reported to
 //! the client once per outage, never silently.
@@ -38,17 +38,38 @@ pub enum Held {
 pub struct OutageBuffer {
     queue: VecDeque<Pending>,
     limit: usize,
+    bytes: usize,
+    max_bytes: usize,
     overflowed: bool,
 }
 
+impl Pending {
+    /// Bytes it holds (the payload; a parsed client event about doubles it).
+    fn size(&self) -> usize {
+        match self {
+            Pending::Client { text, .. } => text.len() * 2,
+            Pending::Binary(bytes) => bytes.len(),
+            Pending::Gateway(_) => 0,
+            Pending::Frame(frame) => frame.len(),
+        }
+    }
+}
+
 impl OutageBuffer {
-    /// Holds up to `limit` client events (gateway events and failed sends always fit).
-    pub fn new(limit: usize) -> OutageBuffer {
+    /// Holds up to `limit` client events of `max_bytes` in all (gateway events and failed
+    /// sends always fit).
+    pub fn new(limit: usize, max_bytes: usize) -> OutageBuffer {
         OutageBuffer {
             queue: VecDeque::new(),
             limit,
+            bytes: 0,
+            max_bytes,
             overflowed: false,
         }
+    }
+
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     pub fn limit(&self) -> usize {
@@ -62,7 +83,9 @@ impl OutageBuffer {
     /// Keep `pending` for when the upstream is back, if there is room.
     pub fn hold(&mut self, pending: Pending) -> Held {
         let ours = matches!(pending, Pending::Gateway(_) | Pending::Frame(_));
-        if ours || self.queue.len() < self.limit {
+        let size = pending.size();
+        if ours || (self.queue.len() < self.limit && self.bytes + size <= self.max_bytes) {
+            self.bytes += size;
             self.queue.push_back(pending);
             return Held::Kept;
         }
@@ -73,12 +96,16 @@ impl OutageBuffer {
 
     /// A frame whose send failed: it goes out first when the upstream is back.
     pub fn retry_first(&mut self, frame: UpMessage) {
-        self.queue.push_front(Pending::Frame(frame));
+        let pending = Pending::Frame(frame);
+        self.bytes += pending.size();
+        self.queue.push_front(pending);
     }
 
     /// The next event to forward, oldest first.
     pub fn next(&mut self) -> Option<Pending> {
-        self.queue.pop_front()
+        let pending = self.queue.pop_front()?;
+        self.bytes -= pending.size();
+        Some(pending)
     }
 
     /// The upstream is back: a later outage reports its own overflow.
@@ -102,7 +129,7 @@ mod tests {
 
     #[test]
     fn keeps_order_and_bounds_client_events_only() {
-        let mut buffer = OutageBuffer::new(2);
+        let mut buffer = OutageBuffer::new(2, 1 << 20);
         assert_eq!(buffer.hold(client(1)), Held::Kept);
         assert_eq!(buffer.hold(client(2)), Held::Kept);
         assert_eq!(buffer.hold(client(3)), Held::Dropped { first: true });
@@ -126,9 +153,32 @@ mod tests {
 
     #[test]
     fn each_outage_reports_its_own_overflow() {
-        let mut buffer = OutageBuffer::new(0);
+        let mut buffer = OutageBuffer::new(0, 1 << 20);
         assert_eq!(buffer.hold(client(1)), Held::Dropped { first: true });
         buffer.recovered();
         assert_eq!(buffer.hold(client(2)), Held::Dropped { first: true });
+    }
+
+    #[test]
+    fn bounded_in_bytes_too() {
+        let mut buffer = OutageBuffer::new(1000, 100);
+        let big = |n: usize| Pending::Client {
+            kind: "x".into(),
+            value: json!({}),
+            text: "z".repeat(n),
+        };
+        assert_eq!(buffer.hold(big(40)), Held::Kept);
+        assert_eq!(
+            buffer.hold(big(40)),
+            Held::Dropped { first: true },
+            "80 + 80 > 100"
+        );
+        assert_eq!(buffer.hold(big(5)), Held::Kept, "a small one still fits");
+        while buffer.next().is_some() {}
+        assert_eq!(
+            buffer.hold(big(45)),
+            Held::Kept,
+            "bytes are freed as events leave"
+        );
     }
 }
