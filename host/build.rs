@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+include!("guest_build.rs");
+
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
@@ -17,6 +19,7 @@ fn main() {
         .expect("host/ lives in the workspace")
         .to_path_buf();
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    println!("cargo:rerun-if-changed=guest_build.rs");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
     let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
@@ -37,32 +40,8 @@ fn main() {
     }
     ensure_target();
 
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let build_dir = target_dir.join("wasm-build");
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(&root)
-        .args(["build", "--release", "--target", TARGET, "--manifest-path"])
-        .arg(root.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &build_dir)
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s");
-    // Flags and wrappers meant for the host build (clippy, coverage, sanitizers) must not
-    // leak into the guest build.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_BUILD_TARGET",
-        "CARGO_BUILD_RUSTFLAGS",
-    ] {
-        command.env_remove(var);
-    }
-    for name in &crates {
-        command.args(["-p", name]);
-    }
+    let mut command = guest_build(&root, &build_dir, &crates);
     let status = command
         .status()
         .expect("cannot run cargo to build the plugins");
@@ -134,17 +113,25 @@ fn package_name(manifest: &str) -> Option<String> {
     None
 }
 
-fn ensure_target() {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
+/// Whether the compiler building us has the target's standard library (asking rustup from a
+/// build script can answer for another toolchain than the one in use).
+fn target_installed() -> bool {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    Command::new(rustc)
+        .args(["--print", "sysroot"])
         .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l.trim() == TARGET)
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .is_some_and(|sysroot| {
+            Path::new(&sysroot)
+                .join("lib/rustlib")
+                .join(TARGET)
+                .is_dir()
         })
-        .unwrap_or(false);
-    if installed {
+}
+
+fn ensure_target() {
+    if target_installed() {
         return;
     }
     println!("cargo:warning=installing the {TARGET} target with rustup (once)");

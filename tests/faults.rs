@@ -10,15 +10,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
-async fn talking_client(gw: &TestGateway) -> Client {
-    let mut client = Client::connect(&gw.url("/v1/realtime")).await;
-    client.recv_type("session.created").await;
-    client.text_only().await;
-    let events = client.turn("remember the blue door").await;
-    assert_eq!(response_text(&events), "You said: remember the blue door");
-    client
-}
-
 #[tokio::test]
 async fn an_upstream_failing_after_every_connect_gets_bounded_reconnects_then_a_clear_error() {
     let (sim, gw) = gateway_on_sim(test_config()).await;

@@ -78,16 +78,6 @@ async fn scenario_1_outage_opens_the_breaker_then_half_open_then_closed() {
     );
 }
 
-/// Connect, talk once, return the client (text only) and the user's first message id.
-async fn talking_client(gw: &TestGateway) -> Client {
-    let mut client = Client::connect(&gw.url("/v1/realtime")).await;
-    client.recv_type("session.created").await;
-    client.text_only().await;
-    let events = client.turn("remember the blue door").await;
-    assert_eq!(response_text(&events), "You said: remember the blue door");
-    client
-}
-
 fn texts(items: &Value) -> Vec<String> {
     items
         .as_array()

@@ -116,3 +116,16 @@ impl TestGateway {
         client
     }
 }
+
+/// A drop-in client in text mode that has had one turn ("remember the blue door").
+pub async fn talking_client(gw: &TestGateway) -> Client {
+    let mut client = Client::connect(&gw.url("/v1/realtime")).await;
+    client.recv_type("session.created").await;
+    client.text_only().await;
+    let events = client.turn("remember the blue door").await;
+    assert_eq!(
+        super::response_text(&events),
+        "You said: remember the blue door"
+    );
+    client
+}

@@ -9,7 +9,7 @@ mod logs;
 mod plugins;
 
 pub use client::Client;
-pub use gateway::{Sim, TestGateway, gateway_on_sim, get_json};
+pub use gateway::{Sim, TestGateway, gateway_on_sim, get_json, talking_client};
 pub use logs::{capture_logs, logs};
 pub use plugins::plugin_file;
 

@@ -3,8 +3,9 @@
 //! built here, once per test binary, on first use.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
+
+include!("../../host/guest_build.rs");
 
 /// The component `<name>.wasm` (a crate name: `rag-bm25`, `test-backoff-trap` …).
 pub fn plugin_file(name: &str) -> PathBuf {
@@ -33,25 +34,7 @@ fn build_test_plugins() -> PathBuf {
         .parent()
         .expect("target/plugins has a parent")
         .join("wasm-build");
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command
-        .current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
-        .env("CARGO_TARGET_DIR", &target)
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s");
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-    ] {
-        command.env_remove(var);
-    }
-    for name in &names {
-        command.args(["-p", name]);
-    }
+    let mut command = guest_build(&root, &target, &names);
     let status = command
         .status()
         .expect("run cargo to build the test plugins");
