@@ -3,9 +3,8 @@
 //! slots, admission, metrics — and hands each part only the handles it uses: sessions get a
 //! [`SessionContext`], the HTTP layer this `Gateway`. Nothing per-session lives here.
 
-use crate::admission::Admission;
+use crate::admission::{Admission, PendingConnections};
 use crate::config::{Config, UpstreamConfig};
-use crate::http::PendingConnections;
 use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
 use crate::plugins::Plugins;

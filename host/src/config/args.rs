@@ -2,12 +2,9 @@
 //! with its default from [`defaults`], parsed and validated into a [`Config`]. Errors name the
 //! variable and what is wrong.
 
-use super::values::{Seconds, parse_bool, parse_mib, parse_positive};
-use super::{
-    ClientLimits, Config, concurrent_calls, default_session_template, defaults,
-    load_session_template, mib,
-};
-use crate::plugins::{PluginSettings, SlotLimits};
+use super::plugin_args::PluginArgs;
+use super::values::{Seconds, parse_bool, parse_positive};
+use super::{ClientLimits, Config, default_session_template, defaults, load_session_template};
 use crate::resilience::{BreakerSettings, RetrySettings};
 use crate::secret::Secret;
 use anyhow::{Context, bail};
@@ -175,58 +172,8 @@ pub struct ServeArgs {
     #[arg(long, env = "MAX_TOOL_OUTPUT_BYTES", value_name = "MAX_TOOL_OUTPUT_BYTES", default_value_t = defaults::MAX_TOOL_OUTPUT_BYTES, value_parser = parse_positive)]
     pub max_tool_output_bytes: u32,
 
-    /// Directory holding the plugin slots `backoff.wasm` and `rag.wasm` (the build fills the default one; missing files are seeded with the built-in defaults).
-    #[arg(
-        long,
-        env = "PLUGIN_DIR",
-        value_name = "PLUGIN_DIR",
-        default_value = defaults::PLUGIN_DIR
-    )]
-    pub plugin_dir: PathBuf,
-    /// Directory for precompiled plugin artifacts (default: PLUGIN_DIR/.cache).
-    #[arg(long, env = "PLUGIN_CACHE_DIR", value_name = "PLUGIN_CACHE_DIR")]
-    pub plugin_cache_dir: Option<PathBuf>,
-    /// Deadline of one backoff plugin call, seconds.
-    #[arg(long, env = "BACKOFF_PLUGIN_DEADLINE", value_name = "BACKOFF_PLUGIN_DEADLINE", default_value_t = Seconds(defaults::BACKOFF_PLUGIN_DEADLINE))]
-    pub backoff_plugin_deadline: Seconds,
-    /// Memory cap of the backoff plugin, MiB.
-    #[arg(long, env = "BACKOFF_PLUGIN_MEMORY_MIB", value_name = "BACKOFF_PLUGIN_MEMORY_MIB", default_value_t = defaults::BACKOFF_PLUGIN_MEMORY_MIB, value_parser = parse_mib)]
-    pub backoff_plugin_memory_mib: u32,
-    /// Deadline of one RAG plugin call, seconds.
-    #[arg(long, env = "RAG_PLUGIN_DEADLINE", value_name = "RAG_PLUGIN_DEADLINE", default_value_t = Seconds(defaults::RAG_PLUGIN_DEADLINE))]
-    pub rag_plugin_deadline: Seconds,
-    /// Memory cap of the RAG plugin, MiB.
-    #[arg(long, env = "RAG_PLUGIN_MEMORY_MIB", value_name = "RAG_PLUGIN_MEMORY_MIB", default_value_t = defaults::RAG_PLUGIN_MEMORY_MIB, value_parser = parse_mib)]
-    pub rag_plugin_memory_mib: u32,
-    /// Largest plugin file, bytes (larger ones are refused before compiling).
-    #[arg(long, env = "PLUGIN_MAX_BYTES", value_name = "PLUGIN_MAX_BYTES", default_value_t = defaults::PLUGIN_MAX_BYTES)]
-    pub plugin_max_bytes: u64,
-    /// PLUGIN_MAX_BYTES for the backoff slot alone.
-    #[arg(
-        long,
-        env = "BACKOFF_PLUGIN_MAX_BYTES",
-        value_name = "BACKOFF_PLUGIN_MAX_BYTES"
-    )]
-    pub backoff_plugin_max_bytes: Option<u64>,
-    /// PLUGIN_MAX_BYTES for the RAG slot alone (Python components are tens of MB).
-    #[arg(
-        long,
-        env = "RAG_PLUGIN_MAX_BYTES",
-        value_name = "RAG_PLUGIN_MAX_BYTES"
-    )]
-    pub rag_plugin_max_bytes: Option<u64>,
-    /// Seconds compiling a new plugin file may take before it is refused.
-    #[arg(long, env = "PLUGIN_COMPILE_TIMEOUT", value_name = "PLUGIN_COMPILE_TIMEOUT", default_value_t = Seconds(defaults::PLUGIN_COMPILE_TIMEOUT))]
-    pub plugin_compile_timeout: Seconds,
-    /// Calls of one plugin slot running at once (0: one fewer than the cores, at least 1).
-    #[arg(long, env = "PLUGIN_MAX_CONCURRENT_CALLS", value_name = "PLUGIN_MAX_CONCURRENT_CALLS", default_value_t = defaults::PLUGIN_MAX_CONCURRENT_CALLS)]
-    pub plugin_max_concurrent_calls: u32,
-    /// Calls of one plugin slot waiting for a place (more fall back at once).
-    #[arg(long, env = "PLUGIN_MAX_QUEUED_CALLS", value_name = "PLUGIN_MAX_QUEUED_CALLS", default_value_t = defaults::PLUGIN_MAX_QUEUED_CALLS)]
-    pub plugin_max_queued_calls: u32,
-    /// Bytes of precompiled plugin artifacts kept (least recently used evicted).
-    #[arg(long, env = "PLUGIN_CACHE_MAX_BYTES", value_name = "PLUGIN_CACHE_MAX_BYTES", default_value_t = defaults::PLUGIN_CACHE_MAX_BYTES)]
-    pub plugin_cache_max_bytes: u64,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
     /// Bearer token for `/admin/*` routes; unset → admin routes are refused.
     #[arg(
         long,
@@ -350,16 +297,6 @@ impl ServeArgs {
         if self.default_kb_id.trim().is_empty() {
             bail!("DEFAULT_KB_ID: must not be empty");
         }
-        let backoff_limits = self.slot_limits(
-            self.backoff_plugin_deadline,
-            self.backoff_plugin_memory_mib,
-            self.backoff_plugin_max_bytes,
-        );
-        let rag_limits = self.slot_limits(
-            self.rag_plugin_deadline,
-            self.rag_plugin_memory_mib,
-            self.rag_plugin_max_bytes,
-        );
         Ok(Config {
             host: self.host,
             port: self.port,
@@ -397,13 +334,7 @@ impl ServeArgs {
             reconnect_buffer_bytes: usize::try_from(self.reconnect_buffer_bytes)
                 .unwrap_or(usize::MAX),
             max_tool_output_bytes: self.max_tool_output_bytes as usize,
-            plugins: PluginSettings {
-                cache_max_bytes: self.plugin_cache_max_bytes,
-                backoff: backoff_limits,
-                rag: rag_limits,
-                dir: self.plugin_dir,
-                cache_dir: self.plugin_cache_dir,
-            },
+            plugins: self.plugins.settings(),
             admin_token: non_empty(&self.admin_token).map(Secret::new),
             limits: ClientLimits {
                 tokens,
@@ -419,22 +350,6 @@ impl ServeArgs {
                 max_pending_connections_per_ip: self.max_pending_connections_per_ip as usize,
             },
         })
-    }
-
-    fn slot_limits(
-        &self,
-        deadline: Seconds,
-        memory_mib: u32,
-        max_bytes: Option<u64>,
-    ) -> SlotLimits {
-        SlotLimits {
-            deadline: deadline.0,
-            memory_bytes: mib(memory_mib),
-            max_file_bytes: max_bytes.unwrap_or(self.plugin_max_bytes),
-            compile_timeout: self.plugin_compile_timeout.0,
-            max_concurrent: concurrent_calls(self.plugin_max_concurrent_calls),
-            max_queued: self.plugin_max_queued_calls as usize,
-        }
     }
 
     fn client_tokens(&self) -> anyhow::Result<Vec<Secret>> {

@@ -6,6 +6,7 @@
 
 mod args;
 pub mod defaults;
+mod plugin_args;
 #[cfg(test)]
 mod readme;
 mod upstream_choice;

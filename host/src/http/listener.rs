@@ -6,7 +6,7 @@
 //! sessions keep being served. On shutdown the loop stops accepting and connections that have
 //! not upgraded are closed (a finished request's response may complete within a second).
 
-use super::pending::PendingConnections;
+use crate::admission::PendingConnections;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;

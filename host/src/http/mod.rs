@@ -4,10 +4,7 @@
 pub mod admin;
 pub mod health;
 mod listener;
-mod pending;
 pub mod sockets;
-
-pub use pending::PendingConnections;
 
 use crate::gateway::Gateway;
 use axum::Router;

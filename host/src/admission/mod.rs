@@ -1,7 +1,12 @@
 //! Admission of client sockets, decided before the WebSocket upgrade: the client token
 //! (`CLIENT_TOKENS`), the browser origin (`ALLOWED_ORIGINS`), and the session limits
 //! (`MAX_SESSIONS` → 503, `MAX_SESSIONS_PER_IP` → 429, both with `Retry-After`).
-//! An admitted session holds a [`Ticket`]; dropping it frees its place.
+//! An admitted session holds a [`Ticket`]; dropping it frees its place. Before that, each
+//! connection not yet upgraded holds a place among the [`PendingConnections`].
+
+mod pending;
+
+pub use pending::{Pending, PendingConnections};
 
 use crate::config::ClientLimits;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
