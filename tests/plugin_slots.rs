@@ -198,7 +198,7 @@ fn a_smoke_call_sleeping_in_a_host_call_is_refused_within_the_deadline() {
     let started = std::time::Instant::now();
     let refused = slot
         .prepare(
-            &std::fs::read(built("test-rag-sleep")).unwrap(),
+            &std::fs::read(built("test-rag-smoke-sleep")).unwrap(),
             "sleeper".into(),
         )
         .err()
@@ -320,4 +320,41 @@ fn compiles_have_a_budget_and_only_loaded_components_are_cached() {
     .unwrap();
     slot.reload().unwrap();
     assert_eq!(size(cache_dir.path()), 1);
+}
+
+#[test]
+fn a_search_sleeping_in_a_host_call_is_stopped_at_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = SlotLimits {
+        deadline: Duration::from_millis(300),
+        ..voxgate::Config::default().plugins.rag
+    };
+    let slot = Slot::<Rag>::new(dir.path(), limits, None, None, Arc::new(Metrics::new())).unwrap();
+    let (version, _) = slot
+        .prepare(
+            &std::fs::read(built("test-rag-sleep")).unwrap(),
+            "sleeper".into(),
+        )
+        .unwrap();
+    slot.install(version);
+    let started = std::time::Instant::now();
+    let searched = voxgate::plugins::run_to_completion(voxgate::plugins::rag::search(
+        &slot, "docs", "anything", 3,
+    ))
+    .unwrap();
+    eprintln!(
+        "a 30 s sleep in a search, deadline 300 ms: stopped after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        searched,
+        Err(voxgate::plugins::rag::SearchError::Fault(
+            CallFault::Timeout
+        ))
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
