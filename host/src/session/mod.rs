@@ -356,8 +356,7 @@ impl Session {
         };
         let kind = value["type"].as_str().unwrap_or_default().to_string();
         self.memory.server_event(&kind, &value);
-        let acked = self.journal.acknowledge(&kind, &value);
-        tracing::trace!(kind = %kind, acked, unacknowledged = self.journal.len(), "upstream event");
+        self.journal.acknowledge(&kind, &value);
         if self.echo.is_echo(&kind, &value) {
             if self.reconnects.restoring() && self.echo.restore_confirmed() {
                 self.reconnects.restored();
