@@ -183,24 +183,6 @@ async fn shutdown_closes_unfinished_handshakes_at_once() {
     closed_after(&mut half).await;
 }
 
-fn user_item(text: &str) -> serde_json::Value {
-    json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
-        "content": [{"type": "input_text", "text": text}]}})
-}
-
-/// The texts of the items a simulator session holds, in order.
-fn item_texts(session: &serde_json::Value) -> Vec<String> {
-    session["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["content"][0]["text"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn events_a_silent_upstream_never_acknowledged_are_replayed_exactly_once() {
     let mut config = test_config();

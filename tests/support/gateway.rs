@@ -1,6 +1,6 @@
 //! A real gateway on a loopback port, and a standalone simulator for fault injection.
 
-use super::{Client, capture_logs};
+use super::{Client, Proxy, capture_logs};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -69,6 +69,17 @@ pub async fn gateway_on_sim(mut config: Config) -> (Sim, TestGateway) {
     let sim = Sim::start().await;
     config.upstream = sim.upstream("/v1/realtime", None);
     (sim, TestGateway::start(config).await)
+}
+
+/// A standalone simulator, a fault-injecting proxy in front of it, and a gateway whose
+/// upstream is the proxy (GA path, no key).
+pub async fn gateway_through_proxy(mut config: Config) -> (Sim, Proxy, TestGateway) {
+    let sim = Sim::start().await;
+    let proxy = Proxy::start(sim.addr).await;
+    config.upstream = UpstreamConfig::Fixed(
+        Endpoint::custom(&format!("ws://{}/v1/realtime", proxy.addr), None).expect("url"),
+    );
+    (sim, proxy, TestGateway::start(config).await)
 }
 
 /// A gateway serving on a loopback port.

@@ -7,13 +7,17 @@ mod client;
 mod gateway;
 mod logs;
 mod plugins;
+mod proxy;
 
 pub use client::Client;
-pub use gateway::{Sim, TestGateway, gateway_on_sim, get_json, talking_client};
+pub use gateway::{
+    Sim, TestGateway, gateway_on_sim, gateway_through_proxy, get_json, talking_client,
+};
 pub use logs::{capture_logs, logs};
 pub use plugins::plugin_file;
+pub use proxy::{Fault, Proxy};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 use voxgate::Config;
@@ -82,4 +86,23 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A user text item, as a client creates it.
+pub fn user_item(text: &str) -> serde_json::Value {
+    json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+        "content": [{"type": "input_text", "text": text}]}})
+}
+
+/// The texts of the items a simulator session holds, in order.
+pub fn item_texts(session: &serde_json::Value) -> Vec<String> {
+    session["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["content"][0]["text"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
