@@ -3,7 +3,7 @@
 //! variable and what is wrong.
 
 use super::plugin_args::PluginArgs;
-use super::values::{Seconds, parse_bool, parse_positive};
+use super::values::{Seconds, parse_bool, parse_message_bytes, parse_positive};
 use super::{ClientLimits, Config, default_session_template, defaults, load_session_template};
 use crate::resilience::{BreakerSettings, RetrySettings};
 use crate::secret::Secret;
@@ -197,8 +197,8 @@ pub struct ServeArgs {
     /// Comma-separated browser origins allowed to connect (e.g. https://app.example.com); unset → any.
     #[arg(long, env = "ALLOWED_ORIGINS", value_name = "ALLOWED_ORIGINS")]
     pub allowed_origins: Option<String>,
-    /// Largest client message, bytes (over → error event, close 1009).
-    #[arg(long, env = "MAX_MESSAGE_BYTES", value_name = "MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES, value_parser = parse_positive)]
+    /// Largest client message, bytes, at most 16777216 (over → error event, close 1009).
+    #[arg(long, env = "MAX_MESSAGE_BYTES", value_name = "MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES, value_parser = parse_message_bytes)]
     pub max_message_bytes: u32,
     /// Most concurrent sessions (over → 503 before the upgrade); 0 = unlimited.
     #[arg(
@@ -216,7 +216,7 @@ pub struct ServeArgs {
         default_value_t = defaults::MAX_SESSIONS_PER_IP
     )]
     pub max_sessions_per_ip: u32,
-    /// Client events per second per session (over → `rate_limited` error, events dropped and counted); 0 = unlimited.
+    /// Client events per second per session, pings included (over → `rate_limited` error, events dropped and counted); 0 = unlimited.
     #[arg(
         long,
         env = "RATE_LIMIT_EVENTS_PER_SECOND",

@@ -46,6 +46,18 @@ pub fn parse_positive(raw: &str) -> Result<u32, String> {
     }
 }
 
+/// A message size limit: at least 1 byte, at most the largest message voxgate relays.
+pub fn parse_message_bytes(raw: &str) -> Result<u32, String> {
+    let bytes = parse_positive(raw)?;
+    let most = voxgate_wire::net::MAX_MESSAGE;
+    if bytes as usize > most {
+        return Err(format!(
+            "'{raw}' is over {most}, the largest message voxgate relays"
+        ));
+    }
+    Ok(bytes)
+}
+
 pub fn parse_bool(raw: &str) -> Result<bool, String> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),

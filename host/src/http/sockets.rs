@@ -37,6 +37,7 @@ fn admit(
             .max_frame_size(limit)
             .read_buffer_size(voxgate_wire::net::READ_BUFFER)
             .write_buffer_size(0)
+            .max_write_buffer_size(voxgate_wire::net::MAX_WRITE_BUFFER)
             .protocols(["realtime"]),
     ))
 }

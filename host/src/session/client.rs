@@ -23,19 +23,17 @@ impl Session {
         };
         if matches!(frame, Message::Text(_) | Message::Binary(_)) {
             self.last_client_event = Instant::now();
-            if let rate::Verdict::Drop(report) = self.rate.check() {
-                self.ctx.metrics.count(Count::ClientEventsDropped);
-                let Some(dropped) = report else {
-                    return Flow::Continue;
-                };
-                let limit = self.ctx.settings.events_per_second;
-                return self
-                    .to_client_value(events::error(
-                        "rate_limited",
-                        format!("More than {limit} events per second: {dropped} event(s) dropped (RATE_LIMIT_EVENTS_PER_SECOND)."),
-                    ))
-                    .await;
-            }
+        }
+        // Pings count as events: their pongs cost writes, and a flood is limited like any other.
+        let verdict = match frame {
+            Message::Text(_) | Message::Binary(_) => self.rate.check(),
+            Message::Ping(_) => self.rate.check_ping(),
+            _ => rate::Verdict::Pass,
+        };
+        match verdict {
+            rate::Verdict::Pass => {}
+            rate::Verdict::Drop(report) => return self.rate_limited(report).await,
+            rate::Verdict::Flood => return self.ping_flood().await,
         }
         match frame {
             Message::Text(text) => {
@@ -66,6 +64,34 @@ impl Session {
             Message::Ping(_) => Flow::Continue,
             Message::Close(_) => Flow::End,
         }
+    }
+
+    /// An event over the rate limit was dropped; `report`: how many to tell the client of now.
+    async fn rate_limited(&self, report: Option<u64>) -> Flow {
+        self.ctx.metrics.count(Count::ClientEventsDropped);
+        let Some(dropped) = report else {
+            return Flow::Continue;
+        };
+        let limit = self.ctx.settings.events_per_second;
+        self.to_client_value(events::error(
+            "rate_limited",
+            format!("More than {limit} events per second, pings included: {dropped} event(s) dropped (RATE_LIMIT_EVENTS_PER_SECOND)."),
+        ))
+        .await
+    }
+
+    /// A second's worth of pings over the limit in a row: their pongs cannot be dropped, so the
+    /// client is cut off (1008) before they pile up.
+    async fn ping_flood(&self) -> Flow {
+        self.ctx.metrics.count(Count::ClientEventsDropped);
+        let limit = self.ctx.settings.events_per_second;
+        let message = format!(
+            "A ping flood: more than {limit} pings per second for a second (RATE_LIMIT_EVENTS_PER_SECOND); closing (1008)."
+        );
+        tracing::warn!("[WS] {message}");
+        self.to_client_value(events::error("rate_limited", message))
+            .await;
+        self.close_client(1008, "ping_flood").await
     }
 
     /// Send something upstream now, or hold it while reconnecting.
