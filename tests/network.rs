@@ -162,3 +162,51 @@ async fn reconnects_into_a_black_hole_time_out_and_end_with_a_clear_error() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_client_leaving_before_the_upstream_answers_cancels_the_connect() {
+    let mut config = test_config();
+    // Longer than the test waits: only a cancelled connect ends in time.
+    config.upstream_connect_timeout = Duration::from_secs(60);
+    let (_sim, proxy, gw) = gateway_through_proxy(config).await;
+    proxy.inject_new(Fault::BlackHole);
+    let client = Client::connect(&gw.url("/v1/realtime")).await;
+    eventually("the upstream connect has begun", || async {
+        proxy.accepted() == 1
+    })
+    .await;
+    assert_eq!(proxy.open(), 1);
+    drop(client);
+    eventually(
+        "the gateway dropped its half-made upstream connection",
+        || async { proxy.open() == 0 },
+    )
+    .await;
+    eventually("no session is left", || async {
+        gw.health().await["active_sessions"] == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn events_sent_while_the_upstream_connects_are_forwarded_once_in_order() {
+    let (sim, proxy, gw) = gateway_through_proxy(test_config()).await;
+    // Each chunk towards the upstream waits: the client is faster than the connect.
+    proxy.inject_new(Fault::Delay(Duration::from_millis(300)));
+    let mut client = Client::connect(&gw.url("/v1/realtime")).await;
+    client.text_only().await;
+    client.send(user_item("before the upstream 1")).await;
+    client.send(user_item("before the upstream 2")).await;
+    client.recv_type("session.created").await;
+    let events = client.turn("after").await;
+    assert_eq!(response_text(&events), "You said: after");
+    let sessions = sim.sessions().await;
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(
+        item_texts(&sessions[0])
+            .iter()
+            .filter(|t| t.starts_with("before"))
+            .collect::<Vec<_>>(),
+        ["before the upstream 1", "before the upstream 2"]
+    );
+}

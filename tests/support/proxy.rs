@@ -17,8 +17,7 @@ use tokio::sync::watch;
 pub enum Fault {
     /// Bytes flow both ways as they come.
     Pass,
-    /// The TCP connection stays open and nothing flows either way (nothing is read: the
-    /// sender's buffers fill as on a real dead path).
+    /// The TCP connection stays open and nothing flows either way: what is sent vanishes.
     BlackHole,
     /// Each chunk waits this long before it is passed on, both ways.
     Delay(Duration),
@@ -89,6 +88,12 @@ impl Proxy {
         self.connections.lock().expect("proxy lock").for_new = Some(fault);
     }
 
+    /// How many connections are open (neither side has closed both ways, nor been reset).
+    pub fn open(&self) -> usize {
+        let connections = self.connections.lock().expect("proxy lock");
+        connections.live.iter().filter(|f| !f.is_closed()).count()
+    }
+
     /// How many connections the proxy has accepted.
     pub fn accepted(&self) -> usize {
         self.connections.lock().expect("proxy lock").accepted
@@ -152,21 +157,23 @@ async fn relay(
             }
             _ => {}
         }
-        let flowing = current != Fault::BlackHole;
+        let black_hole = current == Fault::BlackHole;
         tokio::select! {
             changed = fault.changed() => {
                 if changed.is_err() {
                     return;
                 }
             }
-            read = up.from.read(&mut up_buffer), if up.open && flowing => match read {
+            read = up.from.read(&mut up_buffer), if up.open => match read {
+                Ok(n) if n > 0 && black_hole => {}
                 Ok(n) if n > 0 => up.open = up.pass(&up_buffer[..n], current).await,
                 _ => {
                     let _ = up.to.shutdown().await;
                     up.open = false;
                 }
             },
-            read = down.from.read(&mut down_buffer), if down.open && flowing => match read {
+            read = down.from.read(&mut down_buffer), if down.open => match read {
+                Ok(n) if n > 0 && black_hole => {}
                 Ok(n) if n > 0 && current == Fault::ResetMidFrame => {
                     let _ = down.to.write_all(&down_buffer[..(n - 1).min(10)]).await;
                     return reset(down.to);

@@ -202,7 +202,10 @@ impl Session {
         mut tool_rx: mpsc::UnboundedReceiver<ToolResult>,
         writer: &mut tokio::task::JoinHandle<()>,
     ) -> bool {
-        match self.ctx.upstream.connect(self.init.flavour).await {
+        let Some(connected) = self.first_connect(&mut client_rx).await else {
+            return false;
+        };
+        match connected {
             Ok(socket) => self.attach(socket),
             Err(error) => {
                 self.fail(&error).await;
@@ -211,6 +214,12 @@ impl Session {
         }
         if let Flow::Reconnect(why) = self.send_upstream_value(self.memory.session_update()).await {
             tracing::warn!("first session.update failed: {why}");
+        }
+        // What the client sent while the upstream was being connected, in order.
+        while let Some(pending) = self.outage.next() {
+            if let Flow::Reconnect(why) = self.forward(pending).await {
+                tracing::warn!("an event sent during the first connect failed: {why}");
+            }
         }
         let ctx = self.ctx.clone();
         let settings = &ctx.settings;
@@ -277,6 +286,28 @@ impl Session {
             let _ = tokio::time::timeout(settings.send_timeout * 2, upstream.close()).await;
         }
         writer_done
+    }
+
+    /// Connect the first upstream while reading the client: its events wait in the outage
+    /// buffer, and a client that leaves cancels the connect (`None`: the session is over).
+    async fn first_connect(
+        &mut self,
+        client_rx: &mut SplitStream<WebSocket>,
+    ) -> Option<Result<UpstreamSocket, LinkError>> {
+        let ctx = self.ctx.clone();
+        let connect = ctx.upstream.connect(self.init.flavour);
+        tokio::pin!(connect);
+        loop {
+            tokio::select! {
+                connected = &mut connect => return Some(connected),
+                frame = client_rx.next() => {
+                    if matches!(self.on_client(frame).await, Flow::End) {
+                        tracing::info!("[WS] the client left before the upstream answered; connect cancelled");
+                        return None;
+                    }
+                }
+            }
+        }
     }
 
     // ---- to the upstream -----------------------------------------------------------------
