@@ -1,0 +1,92 @@
+//! Frames from the upstream: each event is recorded for restores (`memory`), acknowledges what
+//! the journal holds, is recognised as an echo of a restore (and swallowed) or forwarded to the
+//! client; function calls start tool rounds; `response.done` may finish a drain or continue a
+//! tool round. A frame that is not a Realtime event is dropped with an error to the client.
+
+use super::{Flow, Session, events};
+use axum::extract::ws::Message;
+use serde_json::Value;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message as UpMessage;
+
+impl Session {
+    pub(super) async fn on_upstream(
+        &mut self,
+        frame: Option<Result<UpMessage, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Flow {
+        let frame = match frame {
+            Some(Ok(frame)) => frame,
+            Some(Err(error)) => return Flow::Reconnect(format!("{error}")),
+            None => return Flow::Reconnect("connection closed".into()),
+        };
+        self.last_upstream_frame = Instant::now();
+        match frame {
+            UpMessage::Text(text) => self.on_upstream_event(text.to_string()).await,
+            UpMessage::Binary(bytes) => self.to_client(Message::Binary(bytes)).await,
+            UpMessage::Pong(_) => {
+                self.keepalive.upstream_pong();
+                Flow::Continue
+            }
+            UpMessage::Close(frame) => {
+                let why = match frame {
+                    Some(f) => format!("closed by upstream ({} {})", u16::from(f.code), f.reason),
+                    None => "closed by upstream".into(),
+                };
+                Flow::Reconnect(why)
+            }
+            UpMessage::Ping(_) | UpMessage::Frame(_) => Flow::Continue,
+        }
+    }
+
+    async fn on_upstream_event(&mut self, text: String) -> Flow {
+        let value: Value = match serde_json::from_str::<Value>(&text) {
+            Ok(value) if value.get("type").and_then(Value::as_str).is_some() => value,
+            _ => {
+                let preview: String = text.chars().take(80).collect();
+                tracing::warn!("upstream sent a frame that is not a Realtime event: {preview:?}");
+                return self
+                    .to_client_value(events::error(
+                        "upstream_invalid_event",
+                        "The upstream sent a frame that is not a Realtime event; it was dropped.",
+                    ))
+                    .await;
+            }
+        };
+        let kind = value["type"].as_str().unwrap_or_default().to_string();
+        self.memory.server_event(&kind, &value);
+        self.journal.acknowledge(&kind, &value);
+        if self.echo.is_echo(&kind, &value) {
+            if self.reconnects.restoring() && self.echo.restore_confirmed() {
+                self.reconnects.restored();
+            }
+            return Flow::Continue;
+        }
+        match kind.as_str() {
+            "response.created" => {
+                self.echo.response_started();
+                self.active_response = value["response"]["id"].as_str().map(str::to_owned);
+            }
+            "response.done" => {
+                self.active_response = None;
+                if self.drain_deadline.is_some() {
+                    self.to_client(Message::Text(text.into())).await;
+                    return self.finish_drain().await;
+                }
+            }
+            _ => {}
+        }
+        if let Some(call) = events::function_call(&value) {
+            self.on_function_call(call);
+        }
+        if let Flow::End = self.to_client(Message::Text(text.into())).await {
+            return Flow::End;
+        }
+        if kind == "response.done"
+            && let Some(id) = value["response"]["id"].as_str()
+            && self.rounds.response_done(id)
+        {
+            return self.continue_response().await;
+        }
+        Flow::Continue
+    }
+}
