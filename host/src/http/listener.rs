@@ -1,10 +1,12 @@
 //! The accept loop and each connection until it is upgraded (or closed): what no client may
 //! hold for long. A connection over the pending bounds is closed at once; one that sends
-//! nothing, or not a whole request, within `HANDSHAKE_TIMEOUT` is closed; when the process runs
-//! out of file descriptors the loop sheds the waiting connection (a reserved descriptor makes
-//! room to accept and close it) and backs off instead of spinning, so `/health` and existing
-//! sessions keep being served. On shutdown the loop stops accepting and connections that have
-//! not upgraded are closed (a finished request's response may complete within a second).
+//! nothing, or not a whole request, within `HANDSHAKE_TIMEOUT` is closed. When the process runs
+//! out of file descriptors the loop first closes the oldest connections not yet upgraded (the
+//! silent and slow ones), so the request arriving now is served; with none to close it sheds the
+//! waiting connection (a reserved descriptor makes room to accept and close it) and backs off
+//! instead of spinning, so `/health` and existing sessions keep being served. On shutdown the
+//! loop stops accepting and connections that have not upgraded are closed (a finished
+//! request's response may complete within a second).
 
 use crate::admission::PendingConnections;
 use axum::Router;
@@ -18,6 +20,9 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
+
+/// How many pending connections are closed at once when descriptors run out.
+const SHED_AT_ONCE: usize = 16;
 
 /// How long a connection that was asked to close may take to finish its response.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -50,11 +55,19 @@ pub async fn serve(
                 };
                 let (router, closed) = (router.clone(), closed.clone());
                 connections.spawn(async move {
-                    connection(router, stream, peer, handshake_timeout, closed).await;
+                    tokio::select! {
+                        () = connection(router, stream, peer, handshake_timeout, closed) => {}
+                        () = place.shed() => {
+                            tracing::debug!("closed a connection from {peer} not yet upgraded: out of file descriptors");
+                        }
+                    }
                     drop(place);
                 });
             }
             Err(error) => {
+                if is_out_of_descriptors(&error) && shed(&pending, &mut connections).await {
+                    continue;
+                }
                 if is_out_of_descriptors(&error) {
                     // Make room, take the waiting connection and close it, keep the reserve.
                     drop(reserve.take());
@@ -79,6 +92,27 @@ pub async fn serve(
     .await;
     connections.abort_all();
     Ok(())
+}
+
+/// Out of descriptors: close the oldest connections not yet upgraded (slow or silent clients)
+/// and let them finish, so the connection waiting now can be taken. False if none was pending.
+async fn shed(pending: &PendingConnections, connections: &mut tokio::task::JoinSet<()>) -> bool {
+    let shed = pending.shed_oldest(SHED_AT_ONCE);
+    if shed == 0 {
+        return false;
+    }
+    tracing::warn!(
+        "out of file descriptors: closed the {shed} oldest connection(s) not yet upgraded"
+    );
+    for _ in 0..shed {
+        if !matches!(
+            tokio::time::timeout(Duration::from_millis(100), connections.join_next()).await,
+            Ok(Some(_))
+        ) {
+            break;
+        }
+    }
+    true
 }
 
 async fn connection(
