@@ -210,3 +210,51 @@ async fn events_sent_while_the_upstream_connects_are_forwarded_once_in_order() {
         ["before the upstream 1", "before the upstream 2"]
     );
 }
+
+/// `n` bytes of silence as one `input_audio_buffer.append`.
+fn append(n: usize) -> serde_json::Value {
+    use base64::Engine;
+    let audio = base64::engine::general_purpose::STANDARD.encode(vec![0u8; n]);
+    serde_json::json!({"type": "input_audio_buffer.append", "audio": audio})
+}
+
+#[tokio::test]
+async fn audio_after_an_unacknowledged_commit_is_not_merged_into_it_on_replay() {
+    let (sim, proxy, _gw, mut client) = setup().await;
+    proxy.inject(Fault::BlackHole);
+    for _ in 0..5 {
+        client.send(append(4800)).await;
+    }
+    client
+        .send(serde_json::json!({"type": "input_audio_buffer.commit"}))
+        .await;
+    // The next turn's audio, sent before the upstream is known to be gone.
+    for _ in 0..3 {
+        client.send(append(4800)).await;
+    }
+    let reconnected = client.recv_type("voxgate.upstream.reconnected").await;
+    assert_eq!(
+        reconnected["replayed_events"], 1,
+        "the commit: {reconnected}"
+    );
+    client
+        .send(serde_json::json!({"type": "input_audio_buffer.commit"}))
+        .await;
+    client.recv_type("input_audio_buffer.committed").await;
+    let sessions = sim.sessions().await;
+    let transcripts: Vec<&str> = sessions.last().unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["content"][0]["transcript"].as_str())
+        .filter(|t| t.starts_with("Simulated transcript"))
+        .collect();
+    assert_eq!(
+        transcripts,
+        [
+            "Simulated transcript of 24000 bytes of audio.",
+            "Simulated transcript of 14400 bytes of audio."
+        ],
+        "each commit has its own audio"
+    );
+}

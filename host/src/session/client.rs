@@ -145,7 +145,13 @@ impl Session {
             text = None;
         }
         let text = text.unwrap_or_else(|| event.to_string());
-        self.journal.record(kind, &event, &text);
+        // A commit takes the audio before it along: replayed with it, never merged into it.
+        let before = if kind == "input_audio_buffer.commit" {
+            self.memory.take_pending_audio()
+        } else {
+            Vec::new()
+        };
+        self.journal.record_after(kind, &event, &text, before);
         UpMessage::text(text)
     }
 

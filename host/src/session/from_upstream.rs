@@ -54,7 +54,12 @@ impl Session {
         };
         let kind = value["type"].as_str().unwrap_or_default().to_string();
         self.memory.server_event(&kind, &value);
-        self.journal.acknowledge(&kind, &value);
+        let acknowledged = self.journal.acknowledge(&kind, &value);
+        // A commit the client sent took its audio along; one the upstream made on its own
+        // (voice activity detection) turns the audio memory holds into an item.
+        if kind == "input_audio_buffer.committed" && !acknowledged {
+            self.memory.audio_committed_by_upstream();
+        }
         if self.echo.is_echo(&kind, &value) {
             if self.reconnects.restoring() && self.echo.restore_confirmed() {
                 self.reconnects.restored();

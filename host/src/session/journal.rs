@@ -4,7 +4,9 @@
 //! or an `error` naming its `event_id`. When the upstream drops, whatever it had not
 //! acknowledged is replayed into the new upstream session after the restore, in the original
 //! order, exactly once; nothing acknowledged is sent twice (it is in the restored state).
-//! Appended audio is not journaled: it is pending audio in `memory` until committed.
+//! Appended audio is not journaled on its own: it is pending audio in `memory` until the client
+//! commits it, and then travels with its commit (replayed before it, dropped with its
+//! acknowledgement).
 
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -46,7 +48,23 @@ struct Entry {
     key: Option<String>,
     event_id: Option<String>,
     text: String,
+    /// Frames to send before it on a replay (the audio a commit commits).
+    before: Vec<String>,
     sent_at: Instant,
+}
+
+/// An unacknowledged event to send again: the frames before it, then itself.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Replay {
+    pub kind: String,
+    pub text: String,
+    pub before: Vec<String>,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.text.len() + self.before.iter().map(String::len).sum::<usize>()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -61,19 +79,27 @@ impl Journal {
         acknowledged_by(kind).is_some()
     }
 
-    /// An event of `kind` (as sent: `text`) is on its way upstream.
+    /// An event of `kind` (as sent: `text`) is on its way upstream, with nothing before it.
+    #[cfg(test)]
     pub fn record(&mut self, kind: &str, event: &Value, text: &str) {
+        self.record_after(kind, event, text, Vec::new());
+    }
+
+    /// An event on its way upstream that needs `before` sent before it when it is replayed.
+    pub fn record_after(&mut self, kind: &str, event: &Value, text: &str, before: Vec<String>) {
         if !Self::tracks(kind) {
             return;
         }
-        self.bytes += text.len();
-        self.entries.push_back(Entry {
+        let entry = Entry {
             kind: kind.to_string(),
             key: item_key(event).map(str::to_owned),
             event_id: event["event_id"].as_str().map(str::to_owned),
             text: text.to_string(),
+            before,
             sent_at: Instant::now(),
-        });
+        };
+        self.bytes += entry.bytes();
+        self.entries.push_back(entry);
     }
 
     /// A server event: remove the journaled event it acknowledges, if any.
@@ -93,7 +119,7 @@ impl Journal {
         };
         match position.and_then(|at| self.entries.remove(at)) {
             Some(entry) => {
-                self.bytes -= entry.text.len();
+                self.bytes -= entry.bytes();
                 true
             }
             None => false,
@@ -121,12 +147,16 @@ impl Journal {
 
     /// Everything unacknowledged, oldest first, to send again (it is recorded again as it
     /// goes). `session.update`s are left out: the restore carries the merged settings.
-    pub fn take_for_replay(&mut self) -> Vec<(String, String)> {
+    pub fn take_for_replay(&mut self) -> Vec<Replay> {
         self.bytes = 0;
         self.entries
             .drain(..)
             .filter(|e| e.kind != "session.update")
-            .map(|e| (e.kind, e.text))
+            .map(|e| Replay {
+                kind: e.kind,
+                text: e.text,
+                before: e.before,
+            })
             .collect()
     }
 }
@@ -162,7 +192,7 @@ mod tests {
         let replay: Vec<String> = journal
             .take_for_replay()
             .into_iter()
-            .map(|(_, t)| t)
+            .map(|r| r.text)
             .collect();
         assert_eq!(replay, ["a", "c"]);
         assert_eq!((journal.len(), journal.bytes()), (0, 0));
@@ -187,8 +217,42 @@ mod tests {
         let kinds: Vec<String> = journal
             .take_for_replay()
             .into_iter()
-            .map(|(k, _)| k)
+            .map(|r| r.kind)
             .collect();
         assert_eq!(kinds, ["conversation.item.create"]);
+    }
+
+    #[test]
+    fn a_commit_carries_its_audio_until_acknowledged() {
+        let mut journal = Journal::default();
+        let commit = json!({"type": "input_audio_buffer.commit"});
+        journal.record_after(
+            "input_audio_buffer.commit",
+            &commit,
+            "commit",
+            vec!["a1".into(), "a2".into()],
+        );
+        assert_eq!(journal.bytes(), "commit".len() + 4, "the audio counts");
+        let replay = journal.take_for_replay();
+        assert_eq!(
+            replay,
+            [Replay {
+                kind: "input_audio_buffer.commit".into(),
+                text: "commit".into(),
+                before: vec!["a1".into(), "a2".into()],
+            }]
+        );
+        journal.record_after(
+            "input_audio_buffer.commit",
+            &commit,
+            "commit",
+            vec!["a".into()],
+        );
+        assert!(journal.acknowledge("input_audio_buffer.committed", &json!({})));
+        assert_eq!(
+            (journal.len(), journal.bytes()),
+            (0, 0),
+            "acknowledged with its audio"
+        );
     }
 }

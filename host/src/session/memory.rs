@@ -1,6 +1,10 @@
 //! What a reconnect restores: the session settings (template + the client's updates), the
 //! conversation items so far, and the audio appended since the last commit. Fed by the
-//! events flowing both ways; read once per reconnect by [`Memory::restore_events`].
+//! events flowing both ways; read once per reconnect by [`Memory::restore_events`] (settings
+//! and items, first) and [`Memory::pending_audio_events`] (after the journal's replay). A commit
+//! the client sends takes the audio before it along ([`Memory::take_pending_audio`]: the journal
+//! keeps it with the commit until the upstream acknowledges it), so audio appended after an
+//! unacknowledged commit is never merged into it on a restore.
 
 use super::settings::{merge, upstream_session};
 use crate::upstream::Flavour;
@@ -66,9 +70,25 @@ impl Memory {
                     }
                 }
             }
-            "input_audio_buffer.commit" | "input_audio_buffer.clear" => self.clear_audio(),
+            "input_audio_buffer.clear" => self.clear_audio(),
             _ => {}
         }
+    }
+
+    /// The audio appended since the last commit, as `input_audio_buffer.append` frames, leaving
+    /// none: a commit on its way upstream takes it along.
+    pub fn take_pending_audio(&mut self) -> Vec<String> {
+        self.pending_audio_bytes = 0;
+        self.pending_audio
+            .drain(..)
+            .map(|audio| append(&audio).to_string())
+            .collect()
+    }
+
+    /// The upstream committed the audio buffer on its own (voice activity detection): the
+    /// audio so far is now a conversation item.
+    pub fn audio_committed_by_upstream(&mut self) {
+        self.clear_audio();
     }
 
     fn clear_audio(&mut self) {
@@ -109,7 +129,6 @@ impl Memory {
                     self.trim();
                 }
             }
-            "input_audio_buffer.committed" | "input_audio_buffer.cleared" => self.clear_audio(),
             _ => {}
         }
     }
@@ -167,9 +186,9 @@ impl Memory {
         self.items.len()
     }
 
-    /// Everything to send a fresh upstream session so it continues this one, in order:
-    /// the session settings, the conversation items, the pending audio. Also the ids of the
-    /// items re-created (their echoes are not shown to the client again).
+    /// What a fresh upstream session is sent first so it continues this one, in order: the
+    /// session settings, the conversation items. Also the ids of the items re-created (their
+    /// echoes are not shown to the client again).
     pub fn restore_events(&self) -> (Vec<Value>, Vec<String>) {
         let mut events = vec![self.session_update()];
         let mut ids = Vec::new();
@@ -181,11 +200,20 @@ impl Memory {
                 events.push(json!({ "type": "conversation.item.create", "item": item }));
             }
         }
-        for audio in &self.pending_audio {
-            events.push(json!({ "type": "input_audio_buffer.append", "audio": audio }));
-        }
         (events, ids)
     }
+
+    /// The audio appended since the last commit, to append again after the replay.
+    pub fn pending_audio_events(&self) -> Vec<Value> {
+        self.pending_audio
+            .iter()
+            .map(|audio| append(audio))
+            .collect()
+    }
+}
+
+fn append(audio: &str) -> Value {
+    json!({ "type": "input_audio_buffer.append", "audio": audio })
 }
 
 /// An item as it can be created again: audio becomes its transcript; server-only fields go.
@@ -232,7 +260,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn restores_settings_items_and_pending_audio_in_order() {
+    fn restores_settings_items_and_the_audio_after_the_last_commit() {
         let mut m = Memory::new(&json!({"voice":"alloy"}), Flavour::Preview, 1 << 20);
         m.client_event("session.update", &json!({"session":{"voice":"verse"}}));
         m.server_event("conversation.item.created", &json!({"item":{"id":"u1","type":"message","role":"user","content":[{"type":"input_audio","transcript":null}]}}));
@@ -249,6 +277,10 @@ mod tests {
         m.server_event("conversation.item.created", &json!({"item":{"id":"o1","type":"function_call_output","call_id":"c1","output":"found"}}));
         m.client_event("input_audio_buffer.append", &json!({"audio":"AAAA"}));
         m.client_event("input_audio_buffer.commit", &json!({}));
+        // The commit takes the audio before it along (into the journal).
+        let committed = m.take_pending_audio();
+        assert_eq!(committed.len(), 1);
+        assert!(committed[0].contains("AAAA"));
         m.client_event("input_audio_buffer.append", &json!({"audio":"BBBB"}));
         let (events, ids) = m.restore_events();
         assert_eq!(events[0]["session"]["voice"], "verse");
@@ -266,12 +298,14 @@ mod tests {
         );
         assert_eq!(events[3]["item"]["type"], "function_call");
         assert_eq!(events[4]["item"]["output"], "found");
-        assert_eq!(
-            events[5],
-            json!({"type":"input_audio_buffer.append","audio":"BBBB"})
-        );
-        assert_eq!(events.len(), 6);
+        assert_eq!(events.len(), 5);
         assert_eq!(ids, ["u1", "a1", "f1", "o1"]);
+        assert_eq!(
+            m.pending_audio_events(),
+            [json!({"type":"input_audio_buffer.append","audio":"BBBB"})]
+        );
+        m.audio_committed_by_upstream();
+        assert!(m.pending_audio_events().is_empty());
     }
 
     #[test]

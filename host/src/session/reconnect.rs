@@ -3,7 +3,7 @@
 //! journal), then forward what was held meanwhile — in order, each exactly once.
 
 use super::events;
-use super::journal::Journal;
+use super::journal::{Journal, Replay};
 use super::reconnects::Next;
 use super::{Flow, Reconnect, Session};
 use crate::metrics::{Count, Fault};
@@ -102,13 +102,28 @@ impl Session {
                 return flow;
             }
         }
-        // What the old upstream never acknowledged, in order, then what was held meanwhile.
+        // What the old upstream never acknowledged, in order (a commit after its audio), then
+        // the audio appended since the last commit, then what was held meanwhile.
         let unacknowledged = self.journal.take_for_replay();
         let replayed = unacknowledged.len() + self.outage.len();
-        for (kind, text) in unacknowledged {
+        for Replay { kind, text, before } in unacknowledged {
+            for frame in &before {
+                if let flow @ Flow::Reconnect(_) =
+                    self.send_upstream(UpMessage::text(frame.as_str()))
+                {
+                    return flow;
+                }
+            }
             let event = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-            self.journal.record(&kind, &event, &text);
+            self.journal.record_after(&kind, &event, &text, before);
             if let flow @ Flow::Reconnect(_) = self.send_upstream(UpMessage::text(text)) {
+                return flow;
+            }
+        }
+        for event in self.memory.pending_audio_events() {
+            if let flow @ Flow::Reconnect(_) =
+                self.send_upstream(UpMessage::text(event.to_string()))
+            {
                 return flow;
             }
         }
