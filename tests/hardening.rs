@@ -18,9 +18,10 @@ const TOKEN: &str = "client-token-0123456789";
 async fn upgrade_status(url: &str, headers: &[(&str, &str)]) -> u16 {
     let mut request = url.into_client_request().unwrap();
     for (name, value) in headers {
-        request.headers_mut().insert(
+        // Appended: a header given twice is sent twice.
+        request.headers_mut().append(
             tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_str(value).unwrap(),
+            HeaderValue::from_bytes(value.as_bytes()).unwrap(),
         );
     }
     match tokio_tungstenite::connect_async(request).await {
@@ -95,6 +96,16 @@ async fn other_origins_are_refused() {
         upgrade_status(&url, &[]).await,
         101,
         "non-browser clients send no Origin"
+    );
+    // Fail closed: a second Origin, or one that is not ASCII, is refused.
+    let twice = [
+        ("origin", "https://app.example.com"),
+        ("origin", "https://evil.example.net"),
+    ];
+    assert_eq!(upgrade_status(&url, &twice).await, 403);
+    assert_eq!(
+        upgrade_status(&url, &[("origin", "https://app.example.com\u{e9}")]).await,
+        403
     );
 }
 

@@ -69,7 +69,7 @@ async fn a_megabyte_flood_through_an_outage_stays_within_the_reconnect_buffer() 
     client.recv_type("voxgate.upstream.reconnecting").await;
     let peak = Peak::watch();
     let megabyte = "m".repeat(1_000_000);
-    const EVENTS: usize = 200;
+    const EVENTS: usize = 600;
     for _ in 0..EVENTS {
         client.send(user_item(&megabyte)).await;
     }
@@ -85,7 +85,7 @@ async fn a_megabyte_flood_through_an_outage_stays_within_the_reconnect_buffer() 
         let health = gw.health().await;
         health["metrics"]["counters"]["client_events_dropped"]
             .as_u64()
-            .is_some_and(|dropped| dropped > 150)
+            .is_some_and(|dropped| dropped > 550)
     })
     .await;
     let peak = peak.stop();
@@ -98,7 +98,7 @@ async fn a_megabyte_flood_through_an_outage_stays_within_the_reconnect_buffer() 
         after / MIB
     );
     // The buffer holds 16 MiB (RECONNECT_BUFFER_BYTES); a frame in flight and the test's own
-    // strings come on top. Held by count alone, 200 events would be 400 MB.
+    // strings come on top. Held by count alone, 600 events would be over 1 GB.
     assert!(peak < baseline + 96 * MIB, "peak {} MiB", peak / MIB);
     assert!(after < baseline + 32 * MIB, "after {} MiB", after / MIB);
 }
