@@ -75,3 +75,39 @@ async fn idle_holds_sessions_and_failures_are_reported() {
     assert_eq!(report.failed, 4, "{report:?}");
     assert_eq!(report.errors.get("refused"), Some(&4));
 }
+
+#[tokio::test]
+async fn audio_streams_both_ways_with_no_frame_lost_or_reordered() {
+    let gw = TestGateway::start(test_config()).await;
+    let (_, sim) = gw.gateway.simulator().expect("embedded simulator");
+    let mut options = options(&gw, Mode::Audio, "/v1/realtime");
+    options.duration = Duration::from_secs(3);
+    options.sim_url = Some(format!("http://{sim}"));
+    options.gateway_pid = Some(std::process::id());
+    let report = run(&options).await.unwrap();
+    assert_eq!((report.succeeded, report.failed), (4, 0), "{report:?}");
+    let audio = report.audio.as_ref().expect("audio figures");
+    // One 2 s turn per session: 100 frames in before its commit, a 90-frame answer out.
+    assert!(audio.frames_sent >= 4 * 100, "{audio:?}");
+    assert_eq!(report.turns.answered, 4, "{report:?}");
+    assert_eq!(
+        audio.frames_received,
+        90 * report.turns.answered,
+        "{audio:?}"
+    );
+    assert_eq!(
+        (
+            audio.frames_lost,
+            audio.frames_reordered,
+            audio.input_frames_lost
+        ),
+        (0, 0, 0),
+        "{audio:?}"
+    );
+    assert_eq!(audio.frame_latency_ms.count as u64, audio.frames_received);
+    let gateway = report.gateway.as_ref().expect("process figures");
+    assert!(
+        gateway.cpu_seconds > 0.0 && gateway.rss_mib > 0.0,
+        "{gateway:?}"
+    );
+}

@@ -1,6 +1,6 @@
 //! `voxgate loadtest`: the command-line surface (options, the direct comparison, the report).
 
-use crate::{Mode, Options, run};
+use crate::{Mode, Options, Report, run};
 use std::io::Write;
 
 /// `voxgate loadtest` as given on the command line.
@@ -8,7 +8,7 @@ use std::io::Write;
 pub struct LoadtestArgs {
     /// Knowledge base the sessions use.
     pub kb_id: String,
-    /// load: steady turns; stress: the same while the upstream is cut repeatedly; idle: hold sessions open.
+    /// load: steady turns; stress: the same while the upstream is cut repeatedly; idle: hold sessions open; audio: stream audio both ways at real-time pace.
     #[arg(value_enum)]
     pub mode: Mode,
     /// The gateway.
@@ -38,6 +38,93 @@ pub struct LoadtestArgs {
     /// Print the report as one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
+    /// The gateway's process id: report its CPU per frame / per turn and memory per session
+    /// (from /proc; the gateway alone, so run the simulator as its own process).
+    #[arg(long)]
+    pub gateway_pid: Option<u32>,
+    /// Grow the load STEP sessions at a time up to --sessions (each step runs --duration) and
+    /// report the largest session count whose p99 added latency stays within 20 ms.
+    #[arg(long, value_name = "STEP")]
+    pub ramp: Option<usize>,
+}
+
+/// The p99 a ramp step is judged by: per audio frame, else per turn (first event).
+fn p99(report: &Report) -> f64 {
+    report
+        .audio
+        .as_ref()
+        .map_or(report.latency_ms.p99, |a| a.frame_latency_ms.p99)
+}
+
+/// Whether nothing was lost or failed.
+fn clean(report: &Report) -> bool {
+    report.failed == 0
+        && report.turns.unanswered == 0
+        && report.audio.as_ref().is_none_or(|a| {
+            a.frames_lost == 0 && a.frames_reordered == 0 && a.input_frames_lost == 0
+        })
+}
+
+/// The capacity: the largest step whose p99 added latency (over the direct run at the same
+/// load, when given) is within one frame.
+async fn ramp(
+    options: &Options,
+    direct: Option<&Options>,
+    step: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    const WITHIN_MS: f64 = 20.0;
+    let mut capacity = 0;
+    let mut rows = Vec::new();
+    let mut sessions = step;
+    while sessions <= options.sessions {
+        let mut through = options.clone();
+        through.sessions = sessions;
+        let report = run(&through).await?;
+        let baseline = match direct {
+            Some(direct) => {
+                let mut direct = direct.clone();
+                direct.sessions = sessions;
+                Some(p99(&run(&direct).await?))
+            }
+            None => None,
+        };
+        let added = p99(&report) - baseline.unwrap_or(0.0);
+        let cpu = report.gateway.as_ref().map(|g| g.cpu_ms_per_1000_frames);
+        eprintln!(
+            "{sessions:>6} sessions: p99 {:.2} ms{} → added {added:.2} ms · {}{}",
+            p99(&report),
+            baseline
+                .map(|b| format!(" (direct {b:.2})"))
+                .unwrap_or_default(),
+            if clean(&report) {
+                "nothing lost"
+            } else {
+                "LOSSES OR FAILURES"
+            },
+            cpu.map(|c| format!(" · {c:.2} ms CPU per 1,000 frames"))
+                .unwrap_or_default()
+        );
+        rows.push(serde_json::json!({
+            "sessions": sessions, "p99_ms": p99(&report), "direct_p99_ms": baseline,
+            "added_p99_ms": added, "clean": clean(&report), "report": report,
+        }));
+        if added > WITHIN_MS || !clean(&report) {
+            break;
+        }
+        capacity = sessions;
+        sessions += step;
+    }
+    eprintln!("capacity: {capacity} sessions at p99 added latency ≤ {WITHIN_MS} ms");
+    if json {
+        let value = serde_json::json!({ "capacity": capacity, "steps": rows });
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string(&value)?
+        )?;
+    }
+    Ok(())
 }
 
 /// The simulator behind a gateway started on its embedded default (from `/health`).
@@ -72,10 +159,12 @@ pub async fn run_command(args: LoadtestArgs) -> anyhow::Result<()> {
     options.cut_every = seconds(args.cut_every, "cut-every")?;
     options.progress = !args.json;
     options.sim_url = args.sim_url.clone();
-    if options.sim_url.is_none() && (args.mode == Mode::Stress || args.direct) {
+    options.gateway_pid = args.gateway_pid;
+    let needs_sim = matches!(args.mode, Mode::Stress | Mode::Audio) || args.direct;
+    if options.sim_url.is_none() && needs_sim {
         options.sim_url = Some(discover_simulator(&args.url).await?);
     }
-    let direct = if args.direct {
+    let direct_options = args.direct.then(|| {
         let sim = options.sim_url.clone().unwrap_or_default();
         let mut direct = options.clone();
         direct.url = sim.replacen("http://", "ws://", 1);
@@ -84,9 +173,18 @@ pub async fn run_command(args: LoadtestArgs) -> anyhow::Result<()> {
         } else {
             args.path.clone()
         };
-        Some(run(&direct).await?)
-    } else {
-        None
+        direct.gateway_pid = None;
+        direct
+    });
+    if let Some(step) = args.ramp {
+        if step == 0 {
+            anyhow::bail!("--ramp must be at least 1 session");
+        }
+        return ramp(&options, direct_options.as_ref(), step, args.json).await;
+    }
+    let direct = match &direct_options {
+        Some(direct) => Some(run(direct).await?),
+        None => None,
     };
     let report = run(&options).await?;
     if let Some(direct) = &direct {
@@ -108,6 +206,17 @@ pub async fn run_command(args: LoadtestArgs) -> anyhow::Result<()> {
             ratio(report.latency_ms.p99, direct.latency_ms.p99),
             ratio(report.events_per_second, direct.events_per_second)
         );
+        if let (Some(through), Some(straight)) = (&report.audio, &direct.audio) {
+            let added = |f: fn(&crate::Latencies) -> f64| {
+                f(&through.frame_latency_ms) - f(&straight.frame_latency_ms)
+            };
+            eprintln!(
+                "added latency per audio frame: p50 {:.2} · p99 {:.2} · max {:.2} ms",
+                added(|l| l.p50),
+                added(|l| l.p99),
+                added(|l| l.max)
+            );
+        }
     }
     if args.json {
         let mut value = serde_json::to_value(&report)?;

@@ -1,10 +1,14 @@
 //! `voxgate loadtest`: N concurrent Realtime sessions against a gateway (or, with `--direct`,
 //! straight against the simulator), each sending user turns at a rate and timing the answers.
 //! `stress` also cuts the upstream repeatedly through the simulator's `/_sim/faults`; `idle`
-//! opens sessions and holds them, to measure capacity and memory per session.
+//! opens sessions and holds them, to measure capacity and memory per session; `audio` streams
+//! audio frames both ways at real-time pace (see [`audio`]). With the gateway's pid, the report
+//! adds the gateway process's own CPU and memory (see [`process`]).
 //! Loopback only in practice; every loop is bounded by the duration and the session count.
 
+mod audio;
 pub mod cli;
+mod process;
 mod report;
 mod worker;
 
@@ -23,6 +27,8 @@ pub enum Mode {
     Stress,
     /// Sessions that connect and stay idle (capacity and memory per session).
     Idle,
+    /// Sessions streaming audio both ways at real-time pace (50 frames/s each way).
+    Audio,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +51,8 @@ pub struct Options {
     pub turn_timeout: Duration,
     /// Show a progress bar (only when stderr is a terminal).
     pub progress: bool,
+    /// The gateway's process id: its CPU time and memory are reported.
+    pub gateway_pid: Option<u32>,
 }
 
 impl Options {
@@ -61,6 +69,7 @@ impl Options {
             cut_every: Duration::from_secs(3),
             turn_timeout: Duration::from_secs(30),
             progress: false,
+            gateway_pid: None,
         }
     }
 }
@@ -73,6 +82,13 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
     if !(options.rate > 0.0 && options.rate.is_finite()) {
         anyhow::bail!("--rate must be a positive number of turns per second");
     }
+    if options.mode == Mode::Audio {
+        let sim = options.sim_url.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("audio needs --sim-url (the simulator's http://host:port)")
+        })?;
+        configure_simulator(sim, &audio::simulator_setup()).await?;
+    }
+    let before = options.gateway_pid.map(process::sample).transpose()?;
     let progress = worker::Progress::new(options.progress, options.sessions);
     let started = Instant::now();
     let deadline = started + options.duration;
@@ -97,6 +113,13 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+    // Memory with every session open, just before they end.
+    let at_full_load = options.gateway_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(deadline - Duration::from_millis(200)).await;
+            process::sample(pid).ok()
+        })
+    });
     let mut outcomes = Vec::with_capacity(tasks.len());
     for task in tasks {
         match task.await {
@@ -109,12 +132,28 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
         None => 0,
     };
     progress.finish();
-    Ok(Report::from_outcomes(
-        options,
-        &outcomes,
-        started.elapsed(),
-        cuts,
-    ))
+    let mut report = Report::from_outcomes(options, &outcomes, started.elapsed(), cuts);
+    if let (Some(pid), Some(before), Some(at_full_load)) =
+        (options.gateway_pid, before, at_full_load)
+    {
+        let after = process::sample(pid)?;
+        let loaded = at_full_load.await.ok().flatten().unwrap_or(after);
+        report.add_gateway_use(before, loaded, after);
+    }
+    Ok(report)
+}
+
+/// Set the simulator up for a workload through its control route.
+async fn configure_simulator(sim: &str, setup: &serde_json::Value) -> anyhow::Result<()> {
+    let url = format!("{}/_sim/faults", sim.trim_end_matches('/'));
+    let response = reqwest::Client::new().post(&url).json(setup).send().await?;
+    if !response.status().is_success() {
+        anyhow::bail!(
+            "{url} refused the workload setup {setup}: {}",
+            response.status()
+        );
+    }
+    Ok(())
 }
 
 /// Close every upstream session through the simulator every `every`, until `deadline`.

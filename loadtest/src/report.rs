@@ -1,5 +1,6 @@
 //! The load test's report: counts, latency percentiles, errors by kind; text and JSON.
 
+use super::process::Sample;
 use super::worker::Outcome;
 use super::{Mode, Options};
 use serde::Serialize;
@@ -63,6 +64,36 @@ pub struct Report {
     pub upstream_cuts: u64,
     pub errors: BTreeMap<String, u64>,
     pub duration_s: f64,
+    /// The audio workload (audio mode only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<Audio>,
+    /// The gateway process's own use (with `--gateway-pid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayUse>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Audio {
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    pub frames_per_second_in: f64,
+    pub frames_per_second_out: f64,
+    /// Simulator send → client arrival of each output frame.
+    pub frame_latency_ms: Latencies,
+    pub frames_lost: u64,
+    pub frames_reordered: u64,
+    pub input_frames_lost: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayUse {
+    pub cpu_seconds: f64,
+    /// CPU per 1,000 frames forwarded (both ways; audio mode).
+    pub cpu_ms_per_1000_frames: f64,
+    /// CPU per answered turn.
+    pub cpu_us_per_turn: f64,
+    pub rss_mib: f64,
+    pub rss_kib_per_session: f64,
 }
 
 impl Report {
@@ -88,12 +119,30 @@ impl Report {
             .flat_map(|o| o.done.iter().copied())
             .collect();
         let secs = elapsed.as_secs_f64().max(0.001);
+        let audio = (options.mode == Mode::Audio).then(|| {
+            let latency: Vec<Duration> = outcomes
+                .iter()
+                .flat_map(|o| o.audio.frame_latency.iter().copied())
+                .collect();
+            let per_second = |n: u64| (n as f64 / secs * 10.0).round() / 10.0;
+            Audio {
+                frames_sent: sum(|o| o.audio.frames_sent),
+                frames_received: sum(|o| o.audio.frames_received),
+                frames_per_second_in: per_second(sum(|o| o.audio.frames_sent)),
+                frames_per_second_out: per_second(sum(|o| o.audio.frames_received)),
+                frame_latency_ms: Latencies::of(&latency),
+                frames_lost: sum(|o| o.audio.frames_lost),
+                frames_reordered: sum(|o| o.audio.frames_reordered),
+                input_frames_lost: sum(|o| o.audio.input_frames_lost),
+            }
+        });
         let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
         Report {
             mode: match options.mode {
                 Mode::Load => "load",
                 Mode::Stress => "stress",
                 Mode::Idle => "idle",
+                Mode::Audio => "audio",
             }
             .into(),
             url: format!("{}{}", options.url, options.path),
@@ -116,7 +165,29 @@ impl Report {
             upstream_cuts: cuts,
             errors,
             duration_s: (secs * 100.0).round() / 100.0,
+            audio,
+            gateway: None,
         }
+    }
+
+    /// The gateway's CPU and memory: `before` the sessions, `loaded` with all of them open,
+    /// `after` they ended.
+    pub fn add_gateway_use(&mut self, before: Sample, loaded: Sample, after: Sample) {
+        let cpu = after.cpu.saturating_sub(before.cpu).as_secs_f64();
+        let frames = self
+            .audio
+            .as_ref()
+            .map_or(0, |a| a.frames_sent + a.frames_received);
+        let per = |total: f64, n: u64| if n == 0 { 0.0 } else { total / n as f64 };
+        let round = |v: f64| (v * 100.0).round() / 100.0;
+        let grown = loaded.rss_bytes.saturating_sub(before.rss_bytes) as f64 / 1024.0;
+        self.gateway = Some(GatewayUse {
+            cpu_seconds: round(cpu),
+            cpu_ms_per_1000_frames: round(per(cpu * 1e6, frames)),
+            cpu_us_per_turn: round(per(cpu * 1e6, self.turns.answered)),
+            rss_mib: round(loaded.rss_bytes as f64 / (1 << 20) as f64),
+            rss_kib_per_session: round(per(grown, self.connections as u64)),
+        });
     }
 
     /// The human-readable report.
@@ -148,6 +219,25 @@ impl Report {
             self.reconnects,
             self.upstream_cuts
         );
+        if let Some(a) = &self.audio {
+            out.push_str(&format!(
+                "  audio      {} frames in ({:.0}/s) · {} out ({:.0}/s) · lost {} · reordered {} · input lost {}\n  per frame    {}\n",
+                a.frames_sent,
+                a.frames_per_second_in,
+                a.frames_received,
+                a.frames_per_second_out,
+                a.frames_lost,
+                a.frames_reordered,
+                a.input_frames_lost,
+                l(&a.frame_latency_ms)
+            ));
+        }
+        if let Some(g) = &self.gateway {
+            out.push_str(&format!(
+                "  gateway    {:.2} CPU s · {:.2} ms CPU per 1,000 frames · {:.1} µs CPU per turn · RSS {:.1} MiB ({:.0} KiB per session)\n",
+                g.cpu_seconds, g.cpu_ms_per_1000_frames, g.cpu_us_per_turn, g.rss_mib, g.rss_kib_per_session
+            ));
+        }
         if !self.errors.is_empty() {
             out.push_str("  errors    ");
             for (kind, n) in &self.errors {

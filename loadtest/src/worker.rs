@@ -28,6 +28,8 @@ pub struct Outcome {
     /// Client send → `response.done`.
     pub done: Vec<Duration>,
     pub errors: BTreeMap<String, u64>,
+    /// The audio workload's counts.
+    pub audio: super::audio::AudioCounts,
 }
 
 impl Outcome {
@@ -101,7 +103,7 @@ impl Progress {
     }
 }
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn session_url(options: &Options) -> String {
@@ -113,7 +115,7 @@ fn session_url(options: &Options) -> String {
     format!("{base}{separator}kb={}", options.kb_id)
 }
 
-async fn send(socket: &mut Socket, outcome: &mut Outcome, event: Value) -> Result<(), String> {
+pub async fn send(socket: &mut Socket, outcome: &mut Outcome, event: Value) -> Result<(), String> {
     outcome.events_sent += 1;
     socket
         .send(Message::text(event.to_string()))
@@ -164,42 +166,60 @@ async fn next_event(
     loop {
         let frame = match tokio::time::timeout_at(until, socket.next()).await {
             Err(_) => return Ok(None),
-            Ok(None) => return Err("closed: the socket ended".into()),
-            Ok(Some(Err(error))) => return Err(format!("closed: {error}")),
-            Ok(Some(Ok(frame))) => frame,
+            Ok(frame) => frame,
         };
-        match frame {
-            Message::Text(text) => {
-                outcome.events_received += 1;
-                progress.events.fetch_add(1, Ordering::Relaxed);
-                let event: Value = serde_json::from_str(&text)
-                    .map_err(|_| "protocol: a frame that is not JSON")?;
-                match event["type"].as_str().unwrap_or_default() {
-                    "voxgate.upstream.reconnected" => outcome.reconnects += 1,
-                    "error" => {
-                        let code = event["error"]["code"]
-                            .as_str()
-                            .unwrap_or("unknown")
-                            .to_string();
-                        *outcome.errors.entry(code).or_default() += 1;
-                        progress.errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    _ => {}
-                }
-                if let Some(seed_error) = event.get("error").and_then(Value::as_str) {
-                    return Err(format!("refused: {seed_error}"));
-                }
-                return Ok(Some(event));
-            }
-            Message::Close(frame) => {
-                let why = frame
-                    .map(|f| format!("{} {}", u16::from(f.code), f.reason))
-                    .unwrap_or_default();
-                return Err(format!("closed: by the server {why}"));
-            }
-            Message::Binary(_) => outcome.events_received += 1,
-            _ => {}
+        if let Some(event) = count_received(frame, outcome, progress)? {
+            return Ok(Some(event));
         }
+    }
+}
+
+/// One frame read: its event if it is a text frame (counted, errors tallied), `None` for
+/// other frames, `Err` when the socket ended or the gateway refused the session.
+pub fn count_received(
+    frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    outcome: &mut Outcome,
+    progress: &Progress,
+) -> Result<Option<Value>, String> {
+    let frame = match frame {
+        None => return Err("closed: the socket ended".into()),
+        Some(Err(error)) => return Err(format!("closed: {error}")),
+        Some(Ok(frame)) => frame,
+    };
+    match frame {
+        Message::Text(text) => {
+            outcome.events_received += 1;
+            progress.events.fetch_add(1, Ordering::Relaxed);
+            let event: Value =
+                serde_json::from_str(&text).map_err(|_| "protocol: a frame that is not JSON")?;
+            match event["type"].as_str().unwrap_or_default() {
+                "voxgate.upstream.reconnected" => outcome.reconnects += 1,
+                "error" => {
+                    let code = event["error"]["code"]
+                        .as_str()
+                        .unwrap_or("unknown")
+                        .to_string();
+                    *outcome.errors.entry(code).or_default() += 1;
+                    progress.errors.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+            if let Some(seed_error) = event.get("error").and_then(Value::as_str) {
+                return Err(format!("refused: {seed_error}"));
+            }
+            Ok(Some(event))
+        }
+        Message::Close(frame) => {
+            let why = frame
+                .map(|f| format!("{} {}", u16::from(f.code), f.reason))
+                .unwrap_or_default();
+            Err(format!("closed: by the server {why}"))
+        }
+        Message::Binary(_) => {
+            outcome.events_received += 1;
+            Ok(None)
+        }
+        _ => Ok(None),
     }
 }
 
@@ -221,6 +241,9 @@ async fn talk(
             Some(_) => continue,
             None => return Err("protocol: no session.created within 30s".into()),
         }
+    }
+    if options.mode == Mode::Audio {
+        return super::audio::converse(options, deadline, progress, socket, outcome).await;
     }
     send(
         socket,

@@ -15,6 +15,8 @@ pub struct Conversation {
     pub(super) items: Vec<Value>,
     pub(super) audio_bytes: usize,
     pub(super) next_id: u64,
+    /// 20 ms frames in each audio response.
+    pub(super) audio_frames: u32,
 }
 
 pub(super) fn text_of(item: &Value) -> Option<String> {
@@ -53,11 +55,17 @@ impl Conversation {
             items: Vec::new(),
             audio_bytes: 0,
             next_id: 0,
+            audio_frames: 2,
         }
     }
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// How many 20 ms frames each audio response has.
+    pub fn set_audio_frames(&mut self, frames: u32) {
+        self.audio_frames = frames;
     }
 
     pub fn items(&self) -> &[Value] {

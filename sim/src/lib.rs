@@ -11,13 +11,18 @@
 //! is cut after sending that many events: an upstream that accepts and then fails), `{"stall": true}` (open sessions stop sending and stop answering pings),
 //! `{"latency_ms": 200}` (delay before answering every client event), `{"event_delay_ms": 50}`
 //! (delay before each event sent, so responses stream slowly), `{"clear": true}`.
+//! The workload of audio load tests: `{"audio_frames": 90, "audio_pace_ms": 20}` (each audio
+//! response is that many 20 ms frames, sent that far apart: real time). Every audio delta's
+//! `event_id` is `evt_audio_<seq>_<unix µs when sent>`, so a client can find lost or reordered
+//! frames and time each one.
 
 mod conversation;
 mod response;
+mod session;
 
 pub use conversation::Conversation;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -60,6 +65,8 @@ struct Shared {
     drop_new_after: Option<u32>,
     latency: Duration,
     event_delay: Duration,
+    audio_frames: Option<u32>,
+    audio_pace: Duration,
     sessions: Vec<SessionRecord>,
     controls: HashMap<String, mpsc::UnboundedSender<Control>>,
 }
@@ -82,6 +89,10 @@ pub struct Faults {
     pub stall: Option<bool>,
     pub latency_ms: Option<u64>,
     pub event_delay_ms: Option<u64>,
+    /// 20 ms frames in each audio response (2 unless set).
+    pub audio_frames: Option<u32>,
+    /// Time between a response's audio frames (none unless set).
+    pub audio_pace_ms: Option<u64>,
     pub clear: Option<bool>,
 }
 
@@ -155,6 +166,8 @@ impl Simulator {
             shared.drop_new_after = None;
             shared.latency = Duration::ZERO;
             shared.event_delay = Duration::ZERO;
+            shared.audio_frames = None;
+            shared.audio_pace = Duration::ZERO;
         }
         if let Some(refuse) = faults.refuse {
             shared.refuse = (refuse.count > 0).then_some((refuse.status, refuse.count));
@@ -167,6 +180,12 @@ impl Simulator {
         }
         if let Some(ms) = faults.event_delay_ms {
             shared.event_delay = Duration::from_millis(ms);
+        }
+        if let Some(n) = faults.audio_frames {
+            shared.audio_frames = Some(n);
+        }
+        if let Some(ms) = faults.audio_pace_ms {
+            shared.audio_pace = Duration::from_millis(ms);
         }
         let mut controls = Vec::new();
         if let Some(close) = faults.close {
@@ -261,7 +280,7 @@ async fn upgrade(
     };
     let flavour = Flavour::of_path(uri.path());
     ws.on_upgrade(move |socket| async move {
-        run_session(
+        session::run(
             sim.clone(),
             socket,
             Conversation::new(flavour, id.clone()),
@@ -275,96 +294,4 @@ async fn upgrade(
             record.open = false;
         }
     })
-}
-
-/// The session was cut (fault) or the peer went away.
-struct Ended;
-
-struct Outbox {
-    socket: WebSocket,
-    drop_after: Option<u32>,
-}
-
-impl Outbox {
-    async fn send(&mut self, event: Value) -> Result<(), Ended> {
-        if let Some(left) = self.drop_after.as_mut() {
-            if *left == 0 {
-                return Err(Ended);
-            }
-            *left -= 1;
-        }
-        self.socket
-            .send(Message::Text(event.to_string().into()))
-            .await
-            .map_err(|_| Ended)
-    }
-}
-
-async fn run_session(
-    sim: Simulator,
-    socket: WebSocket,
-    mut conversation: Conversation,
-    mut controls: mpsc::UnboundedReceiver<Control>,
-    drop_after: Option<u32>,
-) {
-    let mut out = Outbox { socket, drop_after };
-    let created = conversation.session_created();
-    if out.send(created).await.is_err() {
-        return;
-    }
-    let mut stalled = false;
-    loop {
-        tokio::select! {
-            control = controls.recv() => match control {
-                Some(Control::Close(code, reason)) => {
-                    let frame = CloseFrame { code, reason: reason.into() };
-                    let _ = out.socket.send(Message::Close(Some(frame))).await;
-                    return;
-                }
-                Some(Control::DropAfter(n)) => {
-                    out.drop_after = Some(n);
-                    if n == 0 {
-                        return;
-                    }
-                }
-                Some(Control::Stall) => stalled = true,
-                None => return,
-            },
-            frame = out.socket.recv(), if !stalled => {
-                let text = match frame {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Binary(_))) => {
-                        let error = conversation.error("invalid_event", "Binary frames are not supported; send JSON text.".into(), None);
-                        if out.send(error).await.is_err() { return; }
-                        continue;
-                    }
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                    Some(Ok(_)) => continue,
-                };
-                let kind = serde_json::from_str::<Value>(&text)
-                    .ok()
-                    .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
-                    .unwrap_or_else(|| "<invalid>".into());
-                let latency = sim.lock().latency;
-                if !latency.is_zero() {
-                    tokio::time::sleep(latency).await;
-                }
-                let events = conversation.handle(&text);
-                let items = conversation.items().to_vec();
-                sim.update(conversation.id(), |r| {
-                    r.received.push(kind);
-                    r.items = items;
-                });
-                let event_delay = sim.lock().event_delay;
-                for event in events {
-                    if !event_delay.is_zero() {
-                        tokio::time::sleep(event_delay).await;
-                    }
-                    if out.send(event).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    }
 }

@@ -207,7 +207,7 @@ impl Conversation {
             } else {
                 ("response.audio.delta", "response.audio.done")
             };
-            for n in 0..2u32 {
+            for n in 0..self.audio_frames {
                 events
                     .push(self.event(audio_delta, merge(&ids, json!({ "delta": pcm16_tone(n) }))));
             }
