@@ -1,6 +1,7 @@
 //! The voice workload: each session streams input audio at real-time pace
 //! (`input_audio_buffer.append` every 20 ms with 20 ms of 24 kHz PCM16, 1,280 base64 bytes),
-//! commits a turn every [`TURN`] and asks for a response; the simulator answers each turn with
+//! commits a turn every [`TURN`] (or, under load, once the previous answer is over) and asks
+//! for a response; the simulator answers each turn with
 //! real-time-paced audio deltas of the same size (set through its `/_sim/faults` route) plus
 //! transcript deltas. Every output frame is timed from the simulator's send stamp (its
 //! `event_id`) to its arrival here and checked for loss and order; every input frame is checked
@@ -174,12 +175,9 @@ pub async fn converse(
                     .await
                     .map_err(|e| format!("send failed: {e}"))?;
                 in_turn += 1;
-                if in_turn == frames_per_turn {
-                    in_turn = 0;
-                    if conversation.turn_sent.is_some() {
-                        outcome.turns_unanswered += 1;
-                        return Err("unanswered: a response outlasted its turn".into());
-                    }
+                // A turn ends after TURN of audio, or once the previous answer is over (under
+                // load an answer may outlast its turn: the user goes on speaking meanwhile).
+                if in_turn >= frames_per_turn && conversation.turn_sent.is_none() {
                     send(
                         socket,
                         outcome,
@@ -188,11 +186,10 @@ pub async fn converse(
                     .await?;
                     send(socket, outcome, json!({ "type": "response.create" })).await?;
                     outcome.turns_sent += 1;
-                    conversation
-                        .commits
-                        .push_back(frames_per_turn * FRAME_BYTES as u64);
+                    conversation.commits.push_back(in_turn * FRAME_BYTES as u64);
                     conversation.turn_sent = Some(Instant::now());
                     last_response_by = (Instant::now() + options.turn_timeout).max(deadline);
+                    in_turn = 0;
                 }
             }
             Some(frame) => {

@@ -2,8 +2,8 @@
 //! straight against the simulator), each sending user turns at a rate and timing the answers.
 //! `stress` also cuts the upstream repeatedly through the simulator's `/_sim/faults`; `idle`
 //! opens sessions and holds them, to measure capacity and memory per session; `audio` streams
-//! audio frames both ways at real-time pace (see [`audio`]). With the gateway's pid, the report
-//! adds the gateway process's own CPU and memory (see [`process`]).
+//! audio frames both ways at real-time pace (`audio.rs`). With the gateway's pid, the report
+//! adds the gateway process's own CPU and memory (`process.rs`).
 //! Loopback only in practice; every loop is bounded by the duration and the session count.
 
 mod audio;
@@ -74,6 +74,9 @@ impl Options {
     }
 }
 
+/// Handshakes in flight at once (under the gateway's default of 64 per address).
+const CONNECTING_AT_ONCE: usize = 32;
+
 /// Run the workload and return its report.
 pub async fn run(options: &Options) -> anyhow::Result<Report> {
     if options.sessions == 0 {
@@ -102,11 +105,13 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
         _ => None,
     };
     let mut tasks = Vec::with_capacity(options.sessions);
+    let connecting = std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTING_AT_ONCE));
     for n in 0..options.sessions {
         let options = options.clone();
         let progress = progress.clone();
+        let connecting = connecting.clone();
         tasks.push(tokio::spawn(async move {
-            worker::session(n, &options, deadline, &progress).await
+            worker::session(n, &options, deadline, &progress, &connecting).await
         }));
         // Open sessions in a gentle ramp so the listener's backlog is never the bottleneck.
         if n % 200 == 199 {

@@ -129,8 +129,14 @@ pub async fn session(
     options: &Options,
     deadline: Instant,
     progress: &Progress,
+    connecting: &tokio::sync::Semaphore,
 ) -> Outcome {
     let mut outcome = Outcome::default();
+    // A few handshakes at a time: a burst from one address is what the gateway's admission
+    // refuses (MAX_PENDING_CONNECTIONS_PER_IP), and no real client fleet opens that way.
+    let Ok(permit) = connecting.acquire().await else {
+        return outcome.fail("connect: the run ended");
+    };
     let connect = tokio::time::timeout(
         Duration::from_secs(30),
         tokio_tungstenite::connect_async_with_config(
@@ -144,6 +150,7 @@ pub async fn session(
         Ok(Err(error)) => return outcome.fail(format!("connect: {error}")),
         Err(_) => return outcome.fail("connect: timed out"),
     };
+    drop(permit);
     outcome.connected = true;
     progress.connected.fetch_add(1, Ordering::Relaxed);
     progress.update();
