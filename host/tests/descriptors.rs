@@ -58,7 +58,7 @@ fn health_answers_when_silent_connections_exhaust_the_descriptors() {
             .arg(env!("CARGO_BIN_EXE_voxgate"))
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
-            .env("PLUGINS_DIR", plugins.path())
+            .env("PLUGIN_DIR", plugins.path())
             .env(
                 "KB_DIR",
                 concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/kb"),

@@ -6,7 +6,7 @@
 use super::events::{self, ClientEvent};
 use super::journal;
 use super::outage::{Held, Pending};
-use super::{Flow, Session, rate};
+use super::{Flow, Session, frames, rate};
 use crate::metrics::Count;
 use crate::upstream::{LinkError, link};
 use axum::extract::ws::{CloseFrame, Message};
@@ -36,6 +36,10 @@ impl Session {
             rate::Verdict::Flood => return self.ping_flood().await,
         }
         match frame {
+            Message::Text(text) if events::is_valid_append(&text) => {
+                self.forward(Pending::Audio(frames::to_upstream(text)))
+                    .await
+            }
             Message::Text(text) => {
                 let text = text.to_string();
                 match events::parse_client(&text) {
@@ -113,6 +117,15 @@ impl Session {
                 .await;
         }
         let frame = match pending {
+            Pending::Audio(frame) => {
+                self.memory.audio_appended(frame.clone());
+                UpMessage::Text(frame)
+            }
+            Pending::Client { kind, value, text } if kind == "input_audio_buffer.append" => {
+                // An append the head parse left to the full one (a duplicated key, say).
+                self.memory.audio_appended(text.clone().into());
+                self.journaled(&kind, value, Some(text))
+            }
             Pending::Client { kind, value, text } => {
                 self.memory.client_event(&kind, &value);
                 if kind == "session.update" {

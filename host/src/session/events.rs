@@ -1,7 +1,56 @@
 //! The few Realtime events the gateway reads, writes or rewrites; everything else passes
 //! through untouched. Also the gateway's own `voxgate.*` events.
+//!
+//! The hot path reads only a frame's head: appended audio from the client and deltas from the
+//! upstream (50 a second each way in a voice call) are recognised by a borrowed parse of their
+//! top-level `type` (and, for an append, the checks a full parse would make) and forwarded as
+//! the original text; every other event is parsed into a value and checked as before.
 
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
+use std::borrow::Cow;
+
+/// A string field that is only ever a string (`null` or another type fails the head parse, and
+/// the full parse then says precisely what is wrong).
+fn string_only<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    Cow::<'de, str>::deserialize(d).map(Some)
+}
+
+/// The top-level fields the hot path reads, borrowed from the frame; the rest is skipped.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "string_only")]
+    audio: Option<Cow<'a, str>>,
+    /// Read only to check it (a string when present).
+    #[serde(rename = "event_id", default, borrow, deserialize_with = "string_only")]
+    _event_id: Option<Cow<'a, str>>,
+}
+
+fn head(text: &str) -> Option<Head<'_>> {
+    // A struct would also read from an array; only objects are events.
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
+/// Whether `text` is an `input_audio_buffer.append` that passes every check
+/// [`parse_client`] makes (a JSON object, `audio` and any `event_id` strings). Anything else,
+/// appends with a problem included, goes through [`parse_client`].
+pub fn is_valid_append(text: &str) -> bool {
+    head(text).is_some_and(|h| {
+        // `event_id`, when present, is a string: the head parse refuses anything else.
+        h.kind == "input_audio_buffer.append" && h.audio.is_some()
+    })
+}
+
+/// Whether an upstream frame passes to the client as it is, unread: the streaming deltas
+/// (audio, transcripts, text, function-call arguments), which nothing in the gateway reads.
+pub fn passes_through(text: &str) -> bool {
+    head(text).is_some_and(|h| h.kind.ends_with(".delta"))
+}
 
 /// A Realtime `error` event (`{type:"error", error:{type, code, message, param, event_id}}`).
 pub fn error(code: &str, message: impl Into<String>) -> Value {
@@ -134,6 +183,54 @@ pub fn function_call(event: &Value) -> Option<FunctionCall> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn appends_are_recognised_only_when_a_full_parse_would_accept_them() {
+        assert!(is_valid_append(
+            r#"{"type":"input_audio_buffer.append","audio":"AAAA","event_id":"e1"}"#
+        ));
+        assert!(is_valid_append(
+            r#" {"event_id":"e","audio":"AA","type":"input_audio_buffer.append","x":[1,{}]}"#
+        ));
+        for problem in [
+            r#"{"type":"input_audio_buffer.append"}"#,
+            r#"{"type":"input_audio_buffer.append","audio":5}"#,
+            r#"{"type":"input_audio_buffer.append","audio":null}"#,
+            r#"{"type":"input_audio_buffer.append","audio":"A","event_id":7}"#,
+            r#"{"type":"input_audio_buffer.append","audio":"A","event_id":null}"#,
+            r#"{"type":"input_audio_buffer.append","audio":"A","audio":"B"}"#,
+            r#"["input_audio_buffer.append","AAAA"]"#,
+            r#"{"type":"input_audio_buffer.append","audio":"A""#,
+            r#"{"type":"response.create","audio":"A"}"#,
+        ] {
+            assert!(!is_valid_append(problem), "{problem}");
+            let full = parse_client(problem);
+            if problem.contains("response.create") {
+                assert!(full.is_ok());
+            } else if !problem.contains(r#""audio":"B""#) {
+                assert!(full.is_err(), "the full parse refuses it too: {problem}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_deltas_pass_through_unread() {
+        assert!(passes_through(
+            r#"{"type":"response.output_audio.delta","delta":"AAAA","event_id":"e"}"#
+        ));
+        assert!(passes_through(
+            r#"{"type":"response.text.delta","delta":"hi"}"#
+        ));
+        for read in [
+            r#"{"type":"response.done","response":{}}"#,
+            r#"{"type":"conversation.item.created","item":{}}"#,
+            r#"{"type":"error","error":{}}"#,
+            r#"{"type":5}"#,
+            "not json",
+        ] {
+            assert!(!passes_through(read), "{read}");
+        }
+    }
 
     #[test]
     fn client_events_are_checked() {

@@ -3,7 +3,7 @@
 //! client; function calls start tool rounds; `response.done` may finish a drain or continue a
 //! tool round. A frame that is not a Realtime event is dropped with an error to the client.
 
-use super::{Flow, Session, events};
+use super::{Flow, Session, events, frames};
 use axum::extract::ws::Message;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -21,6 +21,9 @@ impl Session {
         };
         self.last_upstream_frame = Instant::now();
         match frame {
+            UpMessage::Text(text) if events::passes_through(&text) => {
+                self.to_client(Message::Text(frames::to_client(text))).await
+            }
             UpMessage::Text(text) => self.on_upstream_event(text.to_string()).await,
             UpMessage::Binary(bytes) => self.to_client(Message::Binary(bytes)).await,
             UpMessage::Pong(_) => {

@@ -11,6 +11,7 @@
 use serde_json::Value;
 use std::collections::VecDeque;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// The server event that acknowledges a client event of `kind`, and whether it is matched
 /// by the item id (`item.id` / `item_id`) or first-in-first-out.
@@ -49,7 +50,7 @@ struct Entry {
     event_id: Option<String>,
     text: String,
     /// Frames to send before it on a replay (the audio a commit commits).
-    before: Vec<String>,
+    before: Vec<Utf8Bytes>,
     sent_at: Instant,
 }
 
@@ -58,12 +59,12 @@ struct Entry {
 pub struct Replay {
     pub kind: String,
     pub text: String,
-    pub before: Vec<String>,
+    pub before: Vec<Utf8Bytes>,
 }
 
 impl Entry {
     fn bytes(&self) -> usize {
-        self.text.len() + self.before.iter().map(String::len).sum::<usize>()
+        self.text.len() + self.before.iter().map(|frame| frame.len()).sum::<usize>()
     }
 }
 
@@ -86,7 +87,7 @@ impl Journal {
     }
 
     /// An event on its way upstream that needs `before` sent before it when it is replayed.
-    pub fn record_after(&mut self, kind: &str, event: &Value, text: &str, before: Vec<String>) {
+    pub fn record_after(&mut self, kind: &str, event: &Value, text: &str, before: Vec<Utf8Bytes>) {
         if !Self::tracks(kind) {
             return;
         }

@@ -1,7 +1,7 @@
 //! What a reconnect restores: the session settings (template + the client's updates), the
 //! conversation items so far, and the audio appended since the last commit. Fed by the
 //! events flowing both ways; read once per reconnect by [`Memory::restore_events`] (settings
-//! and items, first) and [`Memory::pending_audio_events`] (after the journal's replay). A commit
+//! and items, first) and [`Memory::pending_audio`] (after the journal's replay). A commit
 //! the client sends takes the audio before it along ([`Memory::take_pending_audio`]: the journal
 //! keeps it with the commit until the upstream acknowledges it), so audio appended after an
 //! unacknowledged commit is never merged into it on a restore.
@@ -10,10 +10,11 @@ use super::settings::{merge, upstream_session};
 use crate::upstream::Flavour;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Items kept for restoring context (oldest dropped beyond this).
 const MAX_ITEMS: usize = 1000;
-/// Base64 audio kept since the last commit (oldest dropped beyond this): ~4 min of 24 kHz PCM16.
+/// Appended audio kept since the last commit (oldest dropped beyond this): ~3 min of 24 kHz PCM16.
 const MAX_PENDING_AUDIO_BYTES: usize = 16 << 20;
 
 pub struct Memory {
@@ -26,7 +27,8 @@ pub struct Memory {
     max_item_bytes: usize,
     /// Items forgotten since the last restore (the client is told how many).
     forgotten: usize,
-    pending_audio: VecDeque<String>,
+    /// The appends since the last commit, as the client wrote them (shared, not copied).
+    pending_audio: VecDeque<Utf8Bytes>,
     pending_audio_bytes: usize,
 }
 
@@ -58,31 +60,28 @@ impl Memory {
     pub fn client_event(&mut self, kind: &str, event: &Value) {
         match kind {
             "session.update" => merge(&mut self.session, &event["session"]),
-            "input_audio_buffer.append" => {
-                if let Some(audio) = event["audio"].as_str() {
-                    self.pending_audio_bytes += audio.len();
-                    self.pending_audio.push_back(audio.to_string());
-                    while self.pending_audio_bytes > MAX_PENDING_AUDIO_BYTES {
-                        match self.pending_audio.pop_front() {
-                            Some(old) => self.pending_audio_bytes -= old.len(),
-                            None => break,
-                        }
-                    }
-                }
-            }
             "input_audio_buffer.clear" => self.clear_audio(),
             _ => {}
         }
     }
 
-    /// The audio appended since the last commit, as `input_audio_buffer.append` frames, leaving
-    /// none: a commit on its way upstream takes it along.
-    pub fn take_pending_audio(&mut self) -> Vec<String> {
+    /// An `input_audio_buffer.append` on its way upstream (`frame`: the event as sent).
+    pub fn audio_appended(&mut self, frame: Utf8Bytes) {
+        self.pending_audio_bytes += frame.len();
+        self.pending_audio.push_back(frame);
+        while self.pending_audio_bytes > MAX_PENDING_AUDIO_BYTES {
+            match self.pending_audio.pop_front() {
+                Some(old) => self.pending_audio_bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
+
+    /// The appends since the last commit, leaving none: a commit on its way upstream takes
+    /// them along.
+    pub fn take_pending_audio(&mut self) -> Vec<Utf8Bytes> {
         self.pending_audio_bytes = 0;
-        self.pending_audio
-            .drain(..)
-            .map(|audio| append(&audio).to_string())
-            .collect()
+        self.pending_audio.drain(..).collect()
     }
 
     /// The upstream committed the audio buffer on its own (voice activity detection): the
@@ -203,17 +202,10 @@ impl Memory {
         (events, ids)
     }
 
-    /// The audio appended since the last commit, to append again after the replay.
-    pub fn pending_audio_events(&self) -> Vec<Value> {
-        self.pending_audio
-            .iter()
-            .map(|audio| append(audio))
-            .collect()
+    /// The appends since the last commit, to send again after the replay.
+    pub fn pending_audio(&self) -> Vec<Utf8Bytes> {
+        self.pending_audio.iter().cloned().collect()
     }
-}
-
-fn append(audio: &str) -> Value {
-    json!({ "type": "input_audio_buffer.append", "audio": audio })
 }
 
 /// An item as it can be created again: audio becomes its transcript; server-only fields go.
@@ -275,13 +267,11 @@ mod tests {
         m.server_event("response.output_item.done", &json!({"item":{"id":"a1","type":"message","role":"assistant","content":[{"type":"audio","transcript":"hello"}]}}));
         m.server_event("response.output_item.done", &json!({"item":{"id":"f1","type":"function_call","call_id":"c1","name":"search_knowledge_base","arguments":"{\"query\":\"x\"}"}}));
         m.server_event("conversation.item.created", &json!({"item":{"id":"o1","type":"function_call_output","call_id":"c1","output":"found"}}));
-        m.client_event("input_audio_buffer.append", &json!({"audio":"AAAA"}));
+        m.audio_appended("AAAA".into());
         m.client_event("input_audio_buffer.commit", &json!({}));
         // The commit takes the audio before it along (into the journal).
-        let committed = m.take_pending_audio();
-        assert_eq!(committed.len(), 1);
-        assert!(committed[0].contains("AAAA"));
-        m.client_event("input_audio_buffer.append", &json!({"audio":"BBBB"}));
+        assert_eq!(m.take_pending_audio(), ["AAAA"]);
+        m.audio_appended("BBBB".into());
         let (events, ids) = m.restore_events();
         assert_eq!(events[0]["session"]["voice"], "verse");
         assert_eq!(
@@ -300,12 +290,9 @@ mod tests {
         assert_eq!(events[4]["item"]["output"], "found");
         assert_eq!(events.len(), 5);
         assert_eq!(ids, ["u1", "a1", "f1", "o1"]);
-        assert_eq!(
-            m.pending_audio_events(),
-            [json!({"type":"input_audio_buffer.append","audio":"BBBB"})]
-        );
+        assert_eq!(m.pending_audio(), ["BBBB"]);
         m.audio_committed_by_upstream();
-        assert!(m.pending_audio_events().is_empty());
+        assert!(m.pending_audio().is_empty());
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod client;
 mod context;
 mod echo;
 pub mod events;
+mod frames;
 mod from_upstream;
 mod journal;
 mod keepalive;

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 use std::collections::VecDeque;
-use tokio_tungstenite::tungstenite::Message as UpMessage;
+use tokio_tungstenite::tungstenite::{Message as UpMessage, Utf8Bytes};
 
 /// Something waiting for the upstream.
 #[derive(Debug)]
@@ -18,6 +18,8 @@ pub enum Pending {
         text: String,
     },
     Binary(Vec<u8>),
+    /// Appended audio, checked by its head and forwarded as the client wrote it.
+    Audio(Utf8Bytes),
     /// An event the gateway itself sends (never dropped: the conversation depends on it).
     Gateway(Value),
     /// Already recorded in memory; its send failed as the upstream dropped: resend as is.
@@ -49,6 +51,7 @@ impl Pending {
         match self {
             Pending::Client { text, .. } => text.len() * 2,
             Pending::Binary(bytes) => bytes.len(),
+            Pending::Audio(text) => text.len(),
             Pending::Gateway(_) => 0,
             Pending::Frame(frame) => frame.len(),
         }
@@ -146,6 +149,7 @@ mod tests {
                 Pending::Gateway(v) => v["type"].as_str().unwrap_or_default().to_string(),
                 Pending::Frame(f) => f.to_text().unwrap_or_default().to_string(),
                 Pending::Binary(_) => "binary".into(),
+                Pending::Audio(text) => text.to_string(),
             })
             .collect();
         assert_eq!(order, ["failed send", "1", "2", "response.create"]);

@@ -120,10 +120,8 @@ impl Session {
                 return flow;
             }
         }
-        for event in self.memory.pending_audio_events() {
-            if let flow @ Flow::Reconnect(_) =
-                self.send_upstream(UpMessage::text(event.to_string()))
-            {
+        for frame in self.memory.pending_audio() {
+            if let flow @ Flow::Reconnect(_) = self.send_upstream(UpMessage::Text(frame)) {
                 return flow;
             }
         }
