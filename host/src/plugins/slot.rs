@@ -168,6 +168,7 @@ impl<K: Kind> Slot<K> {
 
     /// A first instance of `version` and one call, within the call deadline.
     async fn smoke(&self, version: &Version<K>) -> Result<Live<K>, String> {
+        let _ticking = self.engine.ticking();
         let mut store = self.store();
         let work = async {
             let bindings = K::instantiate(&version.pre, &mut store)
@@ -315,6 +316,7 @@ impl<K: Kind> Slot<K> {
         deadline: Instant,
         reuse: bool,
     ) -> Result<K::Output, CallFault> {
+        let _ticking = self.engine.ticking();
         let work = async {
             let mut live = match live {
                 Some(live) => live,
