@@ -46,10 +46,33 @@ pub fn is_valid_append(text: &str) -> bool {
     })
 }
 
+/// Upstream events the gateway reads (restore memory, the journal's acknowledgements, restore
+/// echoes, responses in flight, function calls, errors). Every other event passes to the client
+/// as it is, unread: a kind that starts mattering to the gateway must be added here.
+const READ_FROM_UPSTREAM: &[&str] = &[
+    "error",
+    "session.created",
+    "session.updated",
+    "conversation.item.created",
+    "conversation.item.added",
+    "conversation.item.done",
+    "conversation.item.retrieved",
+    "conversation.item.deleted",
+    "conversation.item.truncated",
+    "conversation.item.input_audio_transcription.completed",
+    "input_audio_buffer.committed",
+    "input_audio_buffer.cleared",
+    "response.created",
+    "response.done",
+    "response.cancelled",
+    "response.output_item.done",
+    "response.function_call_arguments.done",
+];
+
 /// Whether an upstream frame passes to the client as it is, unread: the streaming deltas
-/// (audio, transcripts, text, function-call arguments), which nothing in the gateway reads.
+/// (audio, transcripts, text) and every other event nothing in the gateway reads.
 pub fn passes_through(text: &str) -> bool {
-    head(text).is_some_and(|h| h.kind.ends_with(".delta"))
+    head(text).is_some_and(|h| !READ_FROM_UPSTREAM.contains(&h.kind.as_ref()))
 }
 
 /// A Realtime `error` event (`{type:"error", error:{type, code, message, param, event_id}}`).
