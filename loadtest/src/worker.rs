@@ -181,6 +181,15 @@ async fn next_event(
     }
 }
 
+/// The fields of a delta the load client reads, borrowed from the frame.
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    event_id: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// One frame read: its event if it is a text frame (counted, errors tallied), `None` for
 /// other frames, `Err` when the socket ended or the gateway refused the session.
 pub fn count_received(
@@ -197,6 +206,15 @@ pub fn count_received(
         Message::Text(text) => {
             outcome.events_received += 1;
             progress.events.fetch_add(1, Ordering::Relaxed);
+            // Deltas (most frames) are read by their head only: the load client must stay
+            // cheaper than what it measures.
+            if let Ok(head) = serde_json::from_str::<Head>(&text)
+                && head.kind.ends_with(".delta")
+            {
+                return Ok(Some(
+                    json!({ "type": head.kind, "event_id": head.event_id }),
+                ));
+            }
             let event: Value =
                 serde_json::from_str(&text).map_err(|_| "protocol: a frame that is not JSON")?;
             match event["type"].as_str().unwrap_or_default() {
