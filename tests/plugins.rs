@@ -199,6 +199,60 @@ async fn a_looping_policy_times_out_while_other_sessions_keep_flowing() {
     assert_eq!(gw.health().await["metrics"]["errors"]["plugin_timeout"], 1);
 }
 
+/// Three sessions' backoff decisions loop at once on a two-worker runtime: more loops than
+/// workers. Each yields at every epoch tick, so another session's turns are answered while all
+/// three are still looping (none has reached its deadline yet), then each loop is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looping_policies_on_every_worker_at_once_leave_other_sessions_flowing() {
+    let sim = Sim::start().await;
+    let mut config = test_config();
+    config.upstream = sim.upstream("/v1/realtime", None);
+    config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
+    config.upstream_breaker = breaker(1000, Duration::from_secs(60));
+    config.plugins.backoff.deadline = Duration::from_secs(4);
+    let gw = TestGateway::start(config).await;
+    let mut looping = Vec::new();
+    for _ in 0..3 {
+        let mut client = Client::connect(&gw.url("/v1/realtime")).await;
+        client.recv_type("session.created").await;
+        looping.push(client);
+    }
+    let mut other = talking_client(&gw).await;
+    install(&gw, "backoff", "test-backoff-loop");
+    let (status, body) = admin(&gw, "POST", "/admin/plugins/backoff/reload", Some(ADMIN)).await;
+    assert!(status == 200, "{body}");
+    // Each looping session's first two reconnects are refused: the decision after the second
+    // refusal is the plugin's, and it loops.
+    sim.faults(json!({"refuse": {"status": 503, "count": 6}}))
+        .await;
+    for n in 1..=3 {
+        sim.faults(json!({"close": {"code": 1001, "reason": "session_expired", "session": format!("sess_{n}")}}))
+            .await;
+    }
+    for client in &mut looping {
+        client.recv_type("voxgate.upstream.reconnecting").await;
+    }
+    eventually("three looping decisions have started", || async {
+        gw.health().await["plugins"]["backoff"]["calls"]
+            .as_u64()
+            .is_some_and(|calls| calls >= 3)
+    })
+    .await;
+    for n in 1..=5 {
+        let events = other.turn(&format!("flowing {n}")).await;
+        assert_eq!(response_text(&events), format!("You said: flowing {n}"));
+    }
+    assert_eq!(
+        gw.health().await["metrics"]["errors"]["plugin_timeout"],
+        0,
+        "every turn was answered while the three loops were still running"
+    );
+    for client in &mut looping {
+        client.recv_type("voxgate.upstream.reconnected").await;
+    }
+    assert_eq!(gw.health().await["metrics"]["errors"]["plugin_timeout"], 3);
+}
+
 #[tokio::test]
 async fn an_allocating_policy_is_an_oom_fault_not_a_crash() {
     let (gw, _sim, mut client, _) =
