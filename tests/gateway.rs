@@ -277,6 +277,8 @@ async fn concurrent_sessions_do_not_see_each_other() {
 #[tokio::test]
 async fn health_and_metrics_speak_the_seed_names() {
     let gw = TestGateway::start(test_config()).await;
+    assert_eq!(gw.get("/livez").await.status(), 200);
+    assert_eq!(gw.get("/readyz").await.status(), 200);
     let health = gw.health().await;
     assert_eq!(health["status"], "healthy");
     assert_eq!(

@@ -48,6 +48,12 @@ async fn scenario_1_outage_opens_the_breaker_then_half_open_then_closed() {
     );
     assert!(logs().contains("[RETRY] Attempt 2 failed, retrying in 0.02s"));
     assert!(logs().contains("[CIRCUIT] azure breaker CLOSED -> OPEN"));
+    // Unready while the breaker is open (an orchestrator sends new sessions elsewhere); alive.
+    let readyz = gw.get("/readyz").await;
+    assert_eq!(readyz.status(), 503);
+    let body: serde_json::Value = readyz.json().await.unwrap();
+    assert_eq!(body["reasons"][0], "the upstream's circuit breaker is open");
+    assert_eq!(gw.get("/livez").await.status(), 200);
 
     // Rejected fast while open: no new handshake reaches the upstream.
     let before = sim.sessions().await.len();

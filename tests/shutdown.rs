@@ -1,6 +1,7 @@
-//! Shutdown as Kubernetes and an operator see it: the gateway stops accepting, lets the
-//! streaming response finish, tells the client (`voxgate.shutdown`, close 1001) and returns
-//! with no session left open. The signal is the same future `voxgate serve` waits on for
+//! Shutdown as Kubernetes and an operator see it: `/readyz` goes unready at once and new
+//! sessions are refused while the listener stays up, the streaming response finishes, the
+//! client is told (`voxgate.shutdown`, close 1001), then the listener closes and serving
+//! returns with no session left open. The signal is the same future `voxgate serve` waits on for
 //! SIGTERM/SIGINT, here resolved by the test.
 
 mod support;
@@ -9,6 +10,14 @@ use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
+
+async fn readyz(addr: std::net::SocketAddr) -> u16 {
+    reqwest::get(format!("http://{addr}/readyz"))
+        .await
+        .expect("readyz answers")
+        .status()
+        .as_u16()
+}
 
 #[tokio::test]
 async fn shutdown_drains_sessions_then_stops_accepting() {
@@ -53,7 +62,19 @@ async fn shutdown_drains_sessions_then_stops_accepting() {
                 if kind == "response.created"
                     && let Some(stop) = stop.take()
                 {
+                    assert_eq!(readyz(addr).await, 200);
                     stop.send(()).unwrap();
+                    // The drain has begun and the listener is still up: unready at once, new
+                    // sessions refused with Retry-After, while this response streams on.
+                    eventually("unready", || async { readyz(addr).await == 503 }).await;
+                    match tokio_tungstenite::connect_async(format!("ws://{addr}/v1/realtime")).await
+                    {
+                        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                            assert_eq!(response.status(), 503);
+                            assert!(response.headers().contains_key("retry-after"));
+                        }
+                        other => panic!("a new session during the drain: {other:?}"),
+                    }
                 }
                 kinds.push(kind);
             }

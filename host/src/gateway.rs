@@ -181,6 +181,11 @@ impl Gateway {
         self.shutdown.send_replace(true);
     }
 
+    /// Whether shutdown has begun (sessions draining, no new ones).
+    pub fn is_draining(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
     pub fn uptime_seconds(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
     }

@@ -55,6 +55,8 @@ pub enum Refusal {
     Unauthorized,
     AtCapacity,
     TooManyFromAddress,
+    /// Shutting down: sessions open are draining, new ones go to another replica.
+    Draining,
 }
 
 impl IntoResponse for Refusal {
@@ -79,6 +81,11 @@ impl IntoResponse for Refusal {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many sessions from this address (MAX_SESSIONS_PER_IP)",
                 Some(5),
+            ),
+            Refusal::Draining => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the gateway is shutting down; connect again (another replica will answer)",
+                Some(1),
             ),
         };
         let mut response = (status, axum::Json(json!({ "error": message }))).into_response();

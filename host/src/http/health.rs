@@ -1,5 +1,7 @@
-//! `GET /health` (the seed's JSON, plus uptime, sessions, RSS, upstream and plugins) and
-//! `GET /metrics` (Prometheus text).
+//! `GET /health` (the seed's JSON, plus uptime, sessions, RSS, upstream and plugins),
+//! `GET /metrics` (Prometheus text), and the probes an orchestrator asks: `GET /livez` (the
+//! process serves HTTP) and `GET /readyz` (it takes new sessions: not draining, the upstream's
+//! breaker not open; 503 with the reasons otherwise).
 
 use crate::gateway::Gateway;
 use crate::resilience::BreakerState;
@@ -30,6 +32,37 @@ pub fn health_json(gateway: &Gateway) -> Value {
 
 pub(super) async fn health(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
     Json(health_json(&gateway))
+}
+
+pub(super) async fn livez() -> Json<Value> {
+    Json(json!({ "status": "alive" }))
+}
+
+/// Why new sessions would not be served now (none: ready).
+pub fn unready_reasons(gateway: &Gateway) -> Vec<&'static str> {
+    let mut reasons = Vec::new();
+    if gateway.is_draining() {
+        reasons.push("draining: shutting down");
+    }
+    if gateway.upstream().breaker_state() == BreakerState::Open {
+        reasons.push("the upstream's circuit breaker is open");
+    }
+    reasons
+}
+
+pub(super) async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+    let reasons = unready_reasons(&gateway);
+    let status = if reasons.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if reasons.is_empty() { "ready" } else { "unready" },
+        "reasons": reasons,
+        "active_sessions": gateway.metrics().active_sessions(),
+    });
+    (status, Json(body)).into_response()
 }
 
 pub(super) async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {

@@ -22,6 +22,8 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/openai/v1/realtime", any(sockets::drop_in_socket))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/livez", get(health::livez))
+        .route("/readyz", get(health::readyz))
         .merge(admin::router(gateway.clone()))
         .with_state(gateway)
 }
@@ -40,8 +42,10 @@ pub async fn serve(
     listener::serve(router(gateway), listener, timeout, pending, shutdown).await
 }
 
-/// Serve until `stop` resolves, then drain: sessions finish their streaming response (within
-/// `SHUTDOWN_GRACE`), get `voxgate.shutdown` and close 1001. Returns once no session is open
+/// Serve until `stop` resolves, then drain in the order a rolling update needs: `/readyz`
+/// answers 503 at once and new sessions are refused (503, `Retry-After`) while the listener
+/// stays up; open sessions finish their streaming response (within `SHUTDOWN_GRACE`), get
+/// `voxgate.shutdown` and close 1001; then the listener closes. Returns once no session is open
 /// or the grace (plus the time to flush) has passed; the count still open at the end.
 pub async fn serve_until_drained(
     gateway: Arc<Gateway>,
@@ -49,18 +53,17 @@ pub async fn serve_until_drained(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<i64> {
     let draining = gateway.clone();
-    let stop = async move {
+    let drained = async move {
         stop.await;
         draining.begin_shutdown();
+        let config = draining.config();
+        let deadline =
+            tokio::time::Instant::now() + config.limits.shutdown_grace + config.send_timeout * 2;
+        let metrics = draining.metrics();
+        while metrics.active_sessions() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     };
-    serve(gateway.clone(), listener, stop).await?;
-    // No new connections now; let open sessions finish their responses and close.
-    let config = gateway.config();
-    let deadline =
-        tokio::time::Instant::now() + config.limits.shutdown_grace + config.send_timeout * 2;
-    let metrics = gateway.metrics();
-    while metrics.active_sessions() > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(metrics.active_sessions())
+    serve(gateway.clone(), listener, drained).await?;
+    Ok(gateway.metrics().active_sessions())
 }

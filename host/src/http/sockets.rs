@@ -25,6 +25,9 @@ fn admit(
     peer: SocketAddr,
     ws: WebSocketUpgrade,
 ) -> Result<(Ticket, WebSocketUpgrade), Refusal> {
+    if gateway.is_draining() {
+        return Err(Refusal::Draining);
+    }
     let ticket =
         gateway
             .admission()
