@@ -58,15 +58,31 @@ enum PluginCommand {
     },
 }
 
-fn init_logging(default: &str) {
+/// The log subscriber: `RUST_LOG` filters, `LOG_FORMAT` = `text` (default) or `json` (one
+/// object per line: `timestamp`, `level`, `fields.message`, and the session span's fields).
+fn init_logging(default: &str) -> Result<(), String> {
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
     let filter = voxgate::logging::filter(&spec);
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(ansi)
-        .init();
+    let format = std::env::var("LOG_FORMAT").unwrap_or_default();
+    match format.trim().to_ascii_lowercase().as_str() {
+        "" | "text" => {
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_target(false)
+                .with_ansi(ansi)
+                .init();
+        }
+        "json" => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_target(false)
+            .init(),
+        _ => return Err(format!("LOG_FORMAT: '{format}' is not text or json")),
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -79,11 +95,15 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     // Services log their life; one-shot tools print their answer and only warnings.
-    init_logging(match cli.command {
+    let logging = init_logging(match cli.command {
         None | Some(Command::Serve(_)) | Some(Command::Simulate { .. }) => "info",
         Some(Command::Loadtest(_)) => "warn",
         _ => "warn",
     });
+    if let Err(problem) = logging {
+        eprintln!("error: {problem}");
+        return ExitCode::from(2);
+    }
     // One-shot tools call plugins synchronously: outside any async runtime.
     match cli.command {
         Some(Command::Plugin(PluginCommand::Check { file, json })) => {
