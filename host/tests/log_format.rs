@@ -3,7 +3,7 @@
 
 use futures_util::StreamExt;
 use serde_json::Value;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
