@@ -117,6 +117,7 @@ impl Gateway {
                 max_message_bytes: config.limits.max_message_bytes,
             },
             shutdown: shutdown.subscribe(),
+            live: Arc::default(),
         });
         Ok(Arc::new(Gateway {
             plugins,

@@ -2,7 +2,9 @@
 //! with no `ADMIN_TOKEN` set they are refused (403) with a message saying how to enable them.
 //!
 //! `GET /admin/plugins` (slots, live and previous versions), `POST /admin/plugins/{slot}/reload`,
-//! `POST /admin/plugins/{slot}/rollback`, `GET /admin/kb/{kb_id}/search?q=…&k=…`.
+//! `POST /admin/plugins/{slot}/rollback`, `GET /admin/kb/{kb_id}/search?q=…&k=…`,
+//! `GET /admin/sessions`, `GET /admin/sessions/{id}`, `DELETE /admin/sessions/{id}` (the session
+//! gets `voxgate.shutdown {reason: "ended by operator"}` and close 1001).
 
 use crate::gateway::Gateway;
 use crate::plugins::slot::Reloaded;
@@ -25,6 +27,8 @@ pub fn router(gateway: Arc<Gateway>) -> Router<Arc<Gateway>> {
         .route("/admin/plugins/{slot}/reload", post(reload))
         .route("/admin/plugins/{slot}/rollback", post(rollback))
         .route("/admin/kb/{kb_id}/search", get(search))
+        .route("/admin/sessions", get(list_sessions))
+        .route("/admin/sessions/{id}", get(one_session).delete(end_session))
         .layer(middleware::from_fn_with_state(gateway, require_admin))
 }
 
@@ -61,6 +65,33 @@ async fn require_admin(
             header::HeaderValue::from_static("Bearer"),
         );
         response
+    }
+}
+
+async fn list_sessions(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {
+    let sessions = gateway.sessions().live.list();
+    Json(json!({ "count": sessions.len(), "sessions": sessions }))
+}
+
+fn no_session(id: &str) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        format!("no live session '{id}' (GET /admin/sessions lists them)"),
+    )
+}
+
+async fn one_session(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+    match gateway.sessions().live.get(&id) {
+        Some(session) => Json(session).into_response(),
+        None => no_session(&id),
+    }
+}
+
+async fn end_session(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+    if gateway.sessions().live.end(&id) {
+        (StatusCode::ACCEPTED, Json(json!({ "ending": id }))).into_response()
+    } else {
+        no_session(&id)
     }
 }
 

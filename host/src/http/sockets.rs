@@ -53,7 +53,9 @@ pub(super) async fn seed_socket(
     ws: WebSocketUpgrade,
 ) -> Response {
     match admit(&gateway, &headers, &query, peer, ws) {
-        Ok((ticket, ws)) => ws.on_upgrade(move |socket| seed_session(gateway, socket, ticket)),
+        Ok((ticket, ws)) => {
+            ws.on_upgrade(move |socket| seed_session(gateway, socket, ticket, peer))
+        }
         Err(refused) => refused.into_response(),
     }
 }
@@ -77,7 +79,12 @@ async fn close_with(mut socket: WebSocket, messages: Vec<Value>, code: u16, reas
 }
 
 /// `/ws`: the seed protocol. The first message must be `{"kb_id": "..."}`.
-async fn seed_session(gateway: Arc<Gateway>, mut socket: WebSocket, ticket: Ticket) {
+async fn seed_session(
+    gateway: Arc<Gateway>,
+    mut socket: WebSocket,
+    ticket: Ticket,
+    peer: SocketAddr,
+) {
     let wait = gateway.config().client_init_timeout;
     let first = tokio::time::timeout(wait, async {
         while let Some(Ok(frame)) = socket.recv().await {
@@ -138,6 +145,8 @@ async fn seed_session(gateway: Arc<Gateway>, mut socket: WebSocket, ticket: Tick
         kb_id,
         flavour: Flavour::Preview,
         seed_protocol: true,
+        path: "/ws".into(),
+        client: Some(peer),
     };
     session::run(gateway.sessions().clone(), socket, init).await;
     drop(ticket);
@@ -187,6 +196,8 @@ pub(super) async fn drop_in_socket(
             kb_id,
             flavour,
             seed_protocol: false,
+            path: uri.path().to_string(),
+            client: Some(peer),
         };
         session::run(gateway.sessions().clone(), socket, init).await;
         drop(ticket);

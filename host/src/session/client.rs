@@ -14,6 +14,15 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 
+/// Bytes of a data frame (0 for control frames).
+fn data_len(frame: &Message) -> usize {
+    match frame {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) => bytes.len(),
+        _ => 0,
+    }
+}
+
 impl Session {
     pub(super) async fn on_client(&mut self, frame: Option<Result<Message, axum::Error>>) -> Flow {
         let frame = match frame {
@@ -23,6 +32,7 @@ impl Session {
         };
         if matches!(frame, Message::Text(_) | Message::Binary(_)) {
             self.last_client_event = Instant::now();
+            self.live.frame_in(data_len(&frame));
         }
         // Pings count as events: their pongs cost writes, and a flood is limited like any other.
         let verdict = match frame {
@@ -192,6 +202,9 @@ impl Session {
     // ---- to the client -----------------------------------------------------------------
 
     pub(super) async fn to_client(&self, frame: Message) -> Flow {
+        if matches!(frame, Message::Text(_) | Message::Binary(_)) {
+            self.live.frame_out(data_len(&frame));
+        }
         match self.out.send(frame).await {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::End,

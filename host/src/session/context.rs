@@ -46,6 +46,8 @@ pub struct SessionContext {
     pub settings: SessionSettings,
     /// Becomes true when the gateway begins to shut down.
     pub shutdown: watch::Receiver<bool>,
+    /// The live sessions, for operators.
+    pub live: Arc<super::live::LiveSessions>,
 }
 
 /// How a session was opened.
@@ -56,4 +58,8 @@ pub struct SessionInit {
     pub flavour: Flavour,
     /// `/ws` clients also get the seed's `{"error": …}` messages.
     pub seed_protocol: bool,
+    /// The path the client connected to.
+    pub path: String,
+    /// The client's address.
+    pub client: Option<std::net::SocketAddr>,
 }

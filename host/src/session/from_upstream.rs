@@ -76,6 +76,9 @@ impl Session {
             }
             "response.done" => {
                 self.active_response = None;
+                self.live
+                    .turns
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if self.drain_deadline.is_some() {
                     self.to_client(Message::Text(text.into())).await;
                     return self.finish_drain().await;

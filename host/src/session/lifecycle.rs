@@ -73,6 +73,14 @@ impl Session {
         self.close_client(1001, "shutdown").await
     }
 
+    /// An operator ended this session (`DELETE /admin/sessions/{id}`).
+    pub(super) async fn end_by_operator(&mut self) -> Flow {
+        tracing::info!("[WS] session ended by an operator");
+        let notice = json!({ "type": "voxgate.shutdown", "reason": "ended by operator" });
+        self.to_client_value(notice).await;
+        self.close_client(1001, "ended by operator").await
+    }
+
     pub(super) async fn ping(&mut self) -> Flow {
         let pings = self.keepalive.tick(self.upstream.is_some());
         if pings.client

@@ -24,6 +24,7 @@ mod from_upstream;
 mod journal;
 mod keepalive;
 mod lifecycle;
+pub mod live;
 pub mod memory;
 mod outage;
 mod rate;
@@ -98,6 +99,8 @@ struct Session {
     last_client_event: Instant,
     /// Set when the gateway shuts down: the session ends once its response is done, or then.
     drain_deadline: Option<Instant>,
+    /// This session in the operators' registry (counters, the end signal).
+    live: Arc<live::LiveSession>,
 }
 
 /// A new session id (`sess_` and 16 hex digits), for logs and correlation.
@@ -109,14 +112,23 @@ fn new_session_id() -> String {
 /// Every line it logs carries its id, knowledge base and upstream (a `session` span). A panic
 /// inside ends this session only: it is logged and counted (`session_panics`).
 pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
+    let identity = live::Identity {
+        id: new_session_id(),
+        kb: init.kb_id.clone(),
+        path: init.path.clone(),
+        client: init.client,
+        upstream: ctx.upstream.name(),
+    };
     let span = tracing::info_span!(
         "session",
-        id = %new_session_id(),
-        kb = %init.kb_id,
-        upstream = %ctx.upstream.name(),
+        id = %identity.id,
+        kb = %identity.kb,
+        upstream = %identity.upstream,
     );
+    let registered = ctx.live.register(identity);
     let metrics = ctx.metrics.clone();
-    let body = AssertUnwindSafe(serve(ctx, socket, init)).catch_unwind();
+    let body =
+        AssertUnwindSafe(serve(ctx, socket, init, registered.session.clone())).catch_unwind();
     if let Err(panic) = body.instrument(span.clone()).await {
         let what = panic
             .downcast_ref::<&str>()
@@ -128,7 +140,12 @@ pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit)
     }
 }
 
-async fn serve(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
+async fn serve(
+    ctx: Arc<SessionContext>,
+    socket: WebSocket,
+    init: SessionInit,
+    live: Arc<live::LiveSession>,
+) {
     let metrics = ctx.metrics.clone();
     metrics.count(Count::WsConnections);
     let _open = metrics.session_opened();
@@ -159,6 +176,7 @@ async fn serve(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit) {
         tool_tx,
         last_client_event: Instant::now(),
         drain_deadline: None,
+        live,
     };
     let writer_done = session.run(client_rx, tool_rx, &mut writer).await;
     drop(session);
@@ -234,6 +252,7 @@ impl Session {
         let mut shutdown = ctx.shutdown.clone();
         let idle = settings.idle_timeout;
         let mut writer_done = false;
+        let live = self.live.clone();
         loop {
             let idle_due = (!idle.is_zero()).then(|| self.last_client_event + idle);
             let ack_due = self.ack_due();
@@ -274,6 +293,7 @@ impl Session {
                 }
                 _ = until(self.drain_deadline) => self.finish_drain().await,
                 _ = until(idle_due) => self.on_idle().await,
+                () = live.ended() => self.end_by_operator().await,
             };
             match flow {
                 Flow::Continue => {}

@@ -83,6 +83,9 @@ impl Session {
     pub(super) async fn on_reconnected(&mut self, socket: UpstreamSocket) -> Flow {
         tracing::info!("[WS] Reconnected to Azure");
         self.ctx.metrics.count(Count::UpstreamReconnections);
+        self.live
+            .reconnects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.attach(socket);
         self.reconnects.reconnected();
         let (restore, ids) = self.memory.restore_events();

@@ -1,0 +1,85 @@
+//! What operators see and do through `/admin/sessions`: every live session with its counters,
+//! one session, and ending one (the client is told and closed 1001; the others go on).
+
+mod support;
+
+use serde_json::Value;
+use support::*;
+
+const ADMIN: &str = "ops-admin-token";
+
+async fn admin(gw: &TestGateway, method: reqwest::Method, path: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", gw.addr))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("admin request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn operators_list_sessions_with_their_counters_and_end_one() {
+    let mut config = test_config();
+    config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
+    let (_sim, gw) = gateway_on_sim(config).await;
+    let mut ended = talking_client(&gw).await;
+    let mut other = talking_client(&gw).await;
+    other.turn("a second turn").await;
+    assert_eq!(
+        gw.get("/admin/sessions").await.status(),
+        401,
+        "the token is needed"
+    );
+
+    let (status, listed) = admin(&gw, reqwest::Method::GET, "/admin/sessions").await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["count"], 2, "{listed}");
+    let sessions = listed["sessions"].as_array().unwrap();
+    for session in sessions {
+        assert!(
+            session["id"].as_str().unwrap().starts_with("sess_"),
+            "{session}"
+        );
+        assert_eq!(session["path"], "/v1/realtime");
+        assert!(
+            session["client"]
+                .as_str()
+                .unwrap()
+                .starts_with("127.0.0.1:")
+        );
+        assert!(session["events_in"].as_u64().unwrap() >= 3, "{session}");
+        assert!(session["bytes_out"].as_u64().unwrap() > 0, "{session}");
+    }
+    // Oldest first: `ended` connected first and had one turn, `other` two.
+    assert_eq!(sessions[0]["turns"], 1, "{listed}");
+    assert_eq!(sessions[1]["turns"], 2, "{listed}");
+    let id = sessions[0]["id"].as_str().unwrap().to_string();
+
+    let (status, one) = admin(&gw, reqwest::Method::GET, &format!("/admin/sessions/{id}")).await;
+    assert_eq!((status, one["id"].as_str()), (200, Some(id.as_str())));
+    let (status, missing) = admin(&gw, reqwest::Method::GET, "/admin/sessions/sess_nope").await;
+    assert_eq!(status, 404, "{missing}");
+
+    let (status, _) = admin(
+        &gw,
+        reqwest::Method::DELETE,
+        &format!("/admin/sessions/{id}"),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let (close, events) = ended.until_close().await;
+    assert_eq!(close.map(|c| u16::from(c.code)), Some(1001));
+    let notice = events
+        .iter()
+        .find(|e| e["type"] == "voxgate.shutdown")
+        .unwrap_or_else(|| panic!("told: {events:?}"));
+    assert_eq!(notice["reason"], "ended by operator");
+    eventually("one session left", || async {
+        admin(&gw, reqwest::Method::GET, "/admin/sessions").await.1["count"] == 1
+    })
+    .await;
+    let events = other.turn("still here").await;
+    assert_eq!(response_text(&events), "You said: still here");
+}
