@@ -130,6 +130,8 @@ async fn refused_handshake(status: u16, code: &str) {
             client.send(json!({"kb_id": "voxgate-docs"})).await;
         }
         let (close, events) = client.until_close().await;
+        assert_eq!(events[0]["type"], "voxgate.session", "{path}: {events:?}");
+        let events = &events[1..];
         assert_eq!(events[0]["type"], "error", "{path}: {events:?}");
         assert_eq!(events[0]["error"]["code"], code, "{path}: {events:?}");
         if path == "/ws" {

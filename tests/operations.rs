@@ -56,6 +56,9 @@ async fn operators_list_sessions_with_their_counters_and_end_one() {
     assert_eq!(sessions[0]["turns"], 1, "{listed}");
     assert_eq!(sessions[1]["turns"], 2, "{listed}");
     let id = sessions[0]["id"].as_str().unwrap().to_string();
+    // The client was told its id first of all.
+    assert_eq!(ended.seen[0]["type"], "voxgate.session");
+    assert_eq!(ended.seen[0]["session_id"], id.as_str());
 
     let (status, one) = admin(&gw, reqwest::Method::GET, &format!("/admin/sessions/{id}")).await;
     assert_eq!((status, one["id"].as_str()), (200, Some(id.as_str())));

@@ -35,7 +35,7 @@ async fn scenario_1_outage_opens_the_breaker_then_half_open_then_closed() {
     for expected in ["upstream_unavailable", "upstream_circuit_open"] {
         let mut client = Client::connect(&gw.url("/v1/realtime")).await;
         let (close, events) = client.until_close().await;
-        assert_eq!(events[0]["error"]["code"], expected, "{events:?}");
+        assert_eq!(events[1]["error"]["code"], expected, "{events:?}");
         assert_eq!(close.map(|c| u16::from(c.code)), Some(1011));
     }
     let health = gw.health().await;
@@ -59,7 +59,7 @@ async fn scenario_1_outage_opens_the_breaker_then_half_open_then_closed() {
     let before = sim.sessions().await.len();
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
     let (_, events) = client.until_close().await;
-    assert_eq!(events[0]["error"]["code"], "upstream_circuit_open");
+    assert_eq!(events[1]["error"]["code"], "upstream_circuit_open");
     assert_eq!(sim.sessions().await.len(), before);
 
     // With no traffic, the timeout alone moves it to half_open.
@@ -220,7 +220,7 @@ async fn reconnect_notices_can_be_turned_off() {
         client
             .seen
             .iter()
-            .all(|e| !e["type"].as_str().unwrap().starts_with("voxgate."))
+            .all(|e| !e["type"].as_str().unwrap().starts_with("voxgate.upstream"))
     );
 }
 
@@ -365,6 +365,7 @@ async fn upstream_garbage_is_reported_not_fatal() {
     );
     let gw = TestGateway::start(config).await;
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
+    client.recv_type("voxgate.session").await;
     let first = client.recv().await;
     assert_eq!(first["error"]["code"], "upstream_invalid_event");
     let second = client.recv().await;

@@ -37,6 +37,10 @@ pub struct LiveSession {
 }
 
 impl LiveSession {
+    pub fn id(&self) -> &str {
+        &self.identity.id
+    }
+
     /// Count one frame from the client (`bytes` long).
     pub fn frame_in(&self, bytes: usize) {
         self.events_in.fetch_add(1, Ordering::Relaxed);

@@ -49,7 +49,7 @@ use memory::Memory;
 use outage::{OutageBuffer, Pending};
 use reconnects::ReconnectBudget;
 use rounds::ToolRounds;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -154,6 +154,12 @@ async fn serve(
     let (out, out_rx) = mpsc::channel(CLIENT_QUEUE);
     let mut writer =
         tokio::spawn(writer::client_writer(sink, out_rx, settings.send_timeout).in_current_span());
+    // First of all, the id the client can quote (logs, /admin/sessions). The queue is empty:
+    // this cannot wait, and fails only if the writer already ended (so does the session).
+    let hello =
+        json!({ "type": "voxgate.session", "session_id": live.id(), "kb": init.kb_id }).to_string();
+    live.frame_out(hello.len());
+    let _ = out.try_send(Message::Text(hello.into()));
     let (tool_tx, tool_rx) = mpsc::unbounded_channel();
     let mut session = Session {
         memory: Memory::new(&settings.template, init.flavour, settings.restore_max_bytes),
