@@ -124,6 +124,22 @@ impl Client {
         }
     }
 
+    /// The upstream is left for not acknowledging in time (`UPSTREAM_ACK_TIMEOUT`) and a new
+    /// one takes over with `replayed` events replayed: when the `reconnecting` notice came.
+    pub async fn reconnects_after_ack_timeout(&mut self, replayed: u64) -> tokio::time::Instant {
+        let reconnecting = self.recv_type("voxgate.upstream.reconnecting").await;
+        let noticed = tokio::time::Instant::now();
+        assert!(
+            reconnecting["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("UPSTREAM_ACK_TIMEOUT")),
+            "{reconnecting}"
+        );
+        let reconnected = self.recv_type("voxgate.upstream.reconnected").await;
+        assert_eq!(reconnected["replayed_events"], replayed, "{reconnected}");
+        noticed
+    }
+
     pub async fn text_only(&mut self) {
         self.send(json!({ "type": "session.update", "session": { "modalities": ["text"], "output_modalities": ["text"] } }))
             .await;
