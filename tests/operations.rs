@@ -86,3 +86,32 @@ async fn operators_list_sessions_with_their_counters_and_end_one() {
     let events = other.turn("still here").await;
     assert_eq!(response_text(&events), "You said: still here");
 }
+
+#[tokio::test]
+async fn a_client_correlation_id_follows_the_session() {
+    let mut config = test_config();
+    config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
+    let (_sim, gw) = gateway_on_sim(config).await;
+    let url = gw.url("/v1/realtime");
+    let mut client = Client::connect_with(&url, &[("x-correlation-id", "call-42")]).await;
+    let hello = client.recv_type("voxgate.session").await;
+    assert_eq!(hello["correlation"], "call-42", "{hello}");
+    client.recv_type("session.created").await;
+    let (_, listed) = admin(&gw, reqwest::Method::GET, "/admin/sessions").await;
+    assert_eq!(listed["sessions"][0]["correlation"], "call-42", "{listed}");
+    // Not an id: refused before the upgrade, saying why.
+    let request = {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.as_str().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("x-correlation-id", "x".repeat(200).parse().unwrap());
+        request
+    };
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 400);
+        }
+        other => panic!("a 200-character correlation id: {other:?}"),
+    }
+}

@@ -57,6 +57,22 @@ pub enum Refusal {
     TooManyFromAddress,
     /// Shutting down: sessions open are draining, new ones go to another replica.
     Draining,
+    /// An `X-Correlation-Id` that is not 1–128 visible ASCII characters.
+    BadCorrelationId,
+}
+
+/// The client's own id for this session (`X-Correlation-Id`), carried into its logs.
+pub fn correlation_id(headers: &HeaderMap) -> Result<Option<String>, Refusal> {
+    let mut given = headers.get_all("x-correlation-id").iter();
+    let Some(value) = given.next() else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    let visible = bytes.iter().all(|b| b.is_ascii_graphic());
+    if given.next().is_some() || bytes.is_empty() || bytes.len() > 128 || !visible {
+        return Err(Refusal::BadCorrelationId);
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 impl IntoResponse for Refusal {
@@ -81,6 +97,11 @@ impl IntoResponse for Refusal {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many sessions from this address (MAX_SESSIONS_PER_IP)",
                 Some(5),
+            ),
+            Refusal::BadCorrelationId => (
+                StatusCode::BAD_REQUEST,
+                "X-Correlation-Id must be 1 to 128 visible ASCII characters",
+                None,
             ),
             Refusal::Draining => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -286,5 +307,22 @@ mod tests {
         );
         drop(first);
         assert!(a.admit(&HeaderMap::new(), None, one).is_ok());
+    }
+
+    #[test]
+    fn correlation_ids_are_short_visible_ascii_and_single() {
+        let with = |values: &[&[u8]]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append("x-correlation-id", HeaderValue::from_bytes(value).unwrap());
+            }
+            correlation_id(&headers)
+        };
+        assert_eq!(with(&[]), Ok(None));
+        assert_eq!(with(&[b"call-42"]), Ok(Some("call-42".into())));
+        for bad in [&b"two words"[..], b"caf\xc3\xa9", &[b'x'; 129]] {
+            assert_eq!(with(&[bad]), Err(Refusal::BadCorrelationId), "{bad:?}");
+        }
+        assert_eq!(with(&[b"a", b"b"]), Err(Refusal::BadCorrelationId), "twice");
     }
 }

@@ -3,7 +3,7 @@
 //! from `?kb=` or `x-kb-id`). Admission is decided before the upgrade; each upgraded socket
 //! becomes one `session::run`.
 
-use crate::admission::{Refusal, Ticket};
+use crate::admission::{Refusal, Ticket, correlation_id};
 use crate::gateway::Gateway;
 use crate::metrics::Fault;
 use crate::session::{self, SessionInit, events};
@@ -52,9 +52,13 @@ pub(super) async fn seed_socket(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let correlation = match correlation_id(&headers) {
+        Ok(correlation) => correlation,
+        Err(refused) => return refused.into_response(),
+    };
     match admit(&gateway, &headers, &query, peer, ws) {
         Ok((ticket, ws)) => {
-            ws.on_upgrade(move |socket| seed_session(gateway, socket, ticket, peer))
+            ws.on_upgrade(move |socket| seed_session(gateway, socket, ticket, peer, correlation))
         }
         Err(refused) => refused.into_response(),
     }
@@ -84,6 +88,7 @@ async fn seed_session(
     mut socket: WebSocket,
     ticket: Ticket,
     peer: SocketAddr,
+    correlation: Option<String>,
 ) {
     let wait = gateway.config().client_init_timeout;
     let first = tokio::time::timeout(wait, async {
@@ -147,6 +152,7 @@ async fn seed_session(
         seed_protocol: true,
         path: "/ws".into(),
         client: Some(peer),
+        correlation,
     };
     session::run(gateway.sessions().clone(), socket, init).await;
     drop(ticket);
@@ -172,6 +178,10 @@ pub(super) async fn drop_in_socket(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let correlation = match correlation_id(&headers) {
+        Ok(correlation) => correlation,
+        Err(refused) => return refused.into_response(),
+    };
     let (ticket, ws) = match admit(&gateway, &headers, &query, peer, ws) {
         Ok(admitted) => admitted,
         Err(refused) => return refused.into_response(),
@@ -198,6 +208,7 @@ pub(super) async fn drop_in_socket(
             seed_protocol: false,
             path: uri.path().to_string(),
             client: Some(peer),
+            correlation,
         };
         session::run(gateway.sessions().clone(), socket, init).await;
         drop(ticket);

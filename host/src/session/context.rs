@@ -62,4 +62,6 @@ pub struct SessionInit {
     pub path: String,
     /// The client's address.
     pub client: Option<std::net::SocketAddr>,
+    /// The client's own id for the session (`X-Correlation-Id`).
+    pub correlation: Option<String>,
 }

@@ -20,6 +20,8 @@ pub struct Identity {
     pub path: String,
     pub client: Option<SocketAddr>,
     pub upstream: String,
+    /// The client's own id for the session (`X-Correlation-Id`).
+    pub correlation: Option<String>,
 }
 
 /// One live session as operators see it.
@@ -37,8 +39,8 @@ pub struct LiveSession {
 }
 
 impl LiveSession {
-    pub fn id(&self) -> &str {
-        &self.identity.id
+    pub fn identity(&self) -> &Identity {
+        &self.identity
     }
 
     /// Count one frame from the client (`bytes` long).
@@ -67,6 +69,7 @@ impl LiveSession {
             "path": identity.path,
             "client": identity.client.map(|a| a.to_string()),
             "upstream": identity.upstream,
+            "correlation": identity.correlation,
             "started_at_unix": self.started_unix,
             "age_seconds": (self.since.elapsed().as_secs_f64() * 10.0).round() / 10.0,
             "turns": count(&self.turns),
@@ -167,6 +170,7 @@ mod tests {
             path: "/v1/realtime".into(),
             client: "127.0.0.1:5000".parse().ok(),
             upstream: "simulator".into(),
+            correlation: None,
         }
     }
 

@@ -118,13 +118,18 @@ pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit)
         path: init.path.clone(),
         client: init.client,
         upstream: ctx.upstream.name(),
+        correlation: init.correlation.clone(),
     };
     let span = tracing::info_span!(
         "session",
         id = %identity.id,
         kb = %identity.kb,
         upstream = %identity.upstream,
+        correlation = tracing::field::Empty,
     );
+    if let Some(correlation) = &identity.correlation {
+        span.record("correlation", correlation.as_str());
+    }
     let registered = ctx.live.register(identity);
     let metrics = ctx.metrics.clone();
     let body =
@@ -156,8 +161,10 @@ async fn serve(
         tokio::spawn(writer::client_writer(sink, out_rx, settings.send_timeout).in_current_span());
     // First of all, the id the client can quote (logs, /admin/sessions). The queue is empty:
     // this cannot wait, and fails only if the writer already ended (so does the session).
-    let hello =
-        json!({ "type": "voxgate.session", "session_id": live.id(), "kb": init.kb_id }).to_string();
+    let identity = live.identity();
+    let hello = json!({ "type": "voxgate.session", "session_id": identity.id, "kb": identity.kb,
+        "correlation": identity.correlation })
+    .to_string();
     live.frame_out(hello.len());
     let _ = out.try_send(Message::Text(hello.into()));
     let (tool_tx, tool_rx) = mpsc::unbounded_channel();
