@@ -7,7 +7,7 @@ use super::{Flow, Session, events, frames};
 use axum::extract::ws::Message;
 use serde_json::Value;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message as UpMessage;
+use tokio_tungstenite::tungstenite::{Message as UpMessage, Utf8Bytes};
 
 impl Session {
     pub(super) async fn on_upstream(
@@ -24,7 +24,7 @@ impl Session {
             UpMessage::Text(text) if events::passes_through(&text) => {
                 self.to_client(Message::Text(frames::to_client(text))).await
             }
-            UpMessage::Text(text) => self.on_upstream_event(text.to_string()).await,
+            UpMessage::Text(text) => self.on_upstream_event(text).await,
             UpMessage::Binary(bytes) => self.to_client(Message::Binary(bytes)).await,
             UpMessage::Pong(_) => {
                 self.keepalive.upstream_pong();
@@ -41,11 +41,12 @@ impl Session {
         }
     }
 
-    async fn on_upstream_event(&mut self, text: String) -> Flow {
-        let value: Value = match serde_json::from_str::<Value>(&text) {
+    /// An event the gateway reads; forwarded (when it is) as the upstream's own bytes.
+    async fn on_upstream_event(&mut self, text: Utf8Bytes) -> Flow {
+        let value: Value = match serde_json::from_str::<Value>(text.as_str()) {
             Ok(value) if value.get("type").and_then(Value::as_str).is_some() => value,
             _ => {
-                let preview: String = text.chars().take(80).collect();
+                let preview: String = text.as_str().chars().take(80).collect();
                 tracing::warn!("upstream sent a frame that is not a Realtime event: {preview:?}");
                 return self
                     .to_client_value(events::error(
@@ -80,7 +81,7 @@ impl Session {
                     .turns
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if self.drain_deadline.is_some() {
-                    self.to_client(Message::Text(text.into())).await;
+                    self.to_client(Message::Text(frames::to_client(text))).await;
                     return self.finish_drain().await;
                 }
             }
@@ -89,7 +90,7 @@ impl Session {
         if let Some(call) = events::function_call(&value) {
             self.on_function_call(call);
         }
-        if let Flow::End = self.to_client(Message::Text(text.into())).await {
+        if let Flow::End = self.to_client(Message::Text(frames::to_client(text))).await {
             return Flow::End;
         }
         if kind == "response.done"
