@@ -34,7 +34,7 @@ async fn upgrade_status(url: &str, headers: &[(&str, &str)]) -> u16 {
 #[tokio::test]
 async fn client_tokens_are_required_in_any_accepted_form() {
     let mut config = test_config();
-    config.limits.tokens = vec![Secret::new(TOKEN)];
+    config.limits.tokens = voxgate::config::ClientTokens::parse([TOKEN]).expect("valid token");
     let gw = TestGateway::start(config).await;
     for path in [
         "/ws",

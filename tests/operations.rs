@@ -88,6 +88,39 @@ async fn operators_list_sessions_with_their_counters_and_end_one() {
 }
 
 #[tokio::test]
+async fn sessions_carry_the_name_of_their_token_never_the_token() {
+    let mut config = test_config();
+    config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
+    config.limits.tokens = voxgate::config::ClientTokens::parse([
+        "mobile:mobile-secret-0123456789",
+        "web-secret-0123456789",
+    ])
+    .expect("valid tokens");
+    let (_sim, gw) = gateway_on_sim(config).await;
+    let url = gw.url("/v1/realtime");
+    let mut mobile = Client::connect_with(
+        &url,
+        &[("authorization", "Bearer mobile-secret-0123456789")],
+    )
+    .await;
+    mobile.recv_type("session.created").await;
+    let mut web = Client::connect_with(&url, &[("api-key", "web-secret-0123456789")]).await;
+    web.recv_type("session.created").await;
+    let (_, listed) = admin(&gw, reqwest::Method::GET, "/admin/sessions").await;
+    let names: Vec<&str> = listed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["client_name"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(names, ["mobile", "token-2"], "{listed}");
+    assert!(
+        !listed.to_string().contains("secret-0123456789"),
+        "{listed}"
+    );
+}
+
+#[tokio::test]
 async fn a_client_correlation_id_follows_the_session() {
     let mut config = test_config();
     config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
@@ -99,6 +132,11 @@ async fn a_client_correlation_id_follows_the_session() {
     client.recv_type("session.created").await;
     let (_, listed) = admin(&gw, reqwest::Method::GET, "/admin/sessions").await;
     assert_eq!(listed["sessions"][0]["correlation"], "call-42", "{listed}");
+    assert_eq!(
+        listed["sessions"][0]["client_name"],
+        Value::Null,
+        "no client auth"
+    );
     // Not an id: refused before the upgrade, saying why.
     let request = {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;

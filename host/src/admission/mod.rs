@@ -15,7 +15,6 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use subtle::ConstantTimeEq;
 
 /// The subprotocol prefix browsers use to carry a key (they cannot set headers on a WebSocket).
 const SUBPROTOCOL_KEY: &str = "openai-insecure-api-key.";
@@ -29,6 +28,15 @@ pub struct Admission {
 pub struct Ticket {
     admission: Arc<Admission>,
     ip: IpAddr,
+    /// The name of the token the client presented (`None` without client auth).
+    client: Option<Arc<str>>,
+}
+
+impl Ticket {
+    /// The name of the client's token, for the sessions API, usage and logs.
+    pub fn client(&self) -> Option<Arc<str>> {
+        self.client.clone()
+    }
 }
 
 impl Drop for Ticket {
@@ -159,18 +167,21 @@ impl Admission {
         })
     }
 
-    /// Whether the presented credentials match a configured token (constant time per token).
-    fn authorized(&self, headers: &HeaderMap, query_token: Option<&str>) -> bool {
+    /// The name of the configured token the client presented: `Ok(None)` when no client
+    /// auth is configured, `Err` when none matches.
+    fn authorized(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+    ) -> Result<Option<Arc<str>>, Refusal> {
         if self.limits.tokens.is_empty() {
-            return true;
+            return Ok(None);
         }
-        let mut ok = subtle::Choice::from(0u8);
-        for presented in presented_tokens(headers, query_token) {
-            for token in &self.limits.tokens {
-                ok |= presented.as_bytes().ct_eq(token.expose().as_bytes());
-            }
+        let presented = presented_tokens(headers, query_token);
+        match self.limits.tokens.matching(&presented) {
+            Some(name) => Ok(Some(Arc::from(name))),
+            None => Err(Refusal::Unauthorized),
         }
-        bool::from(ok)
     }
 
     /// The browser origin, checked failing closed: one `Origin` header at most, printable
@@ -204,9 +215,7 @@ impl Admission {
         if !self.origin_allowed(headers) {
             return Err(Refusal::Origin);
         }
-        if !self.authorized(headers, query_token) {
-            return Err(Refusal::Unauthorized);
-        }
+        let client = self.authorized(headers, query_token)?;
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if self.limits.max_sessions > 0 && open.0 >= self.limits.max_sessions {
             return Err(Refusal::AtCapacity);
@@ -220,6 +229,7 @@ impl Admission {
         Ok(Ticket {
             admission: self.clone(),
             ip,
+            client,
         })
     }
 }
@@ -227,11 +237,11 @@ impl Admission {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::config::ClientTokens;
 
     fn admission(tokens: &[&str]) -> Arc<Admission> {
         Admission::new(ClientLimits {
-            tokens: tokens.iter().map(|t| Secret::new(*t)).collect(),
+            tokens: ClientTokens::parse(tokens.iter().copied()).expect("valid tokens"),
             max_sessions: 2,
             max_sessions_per_ip: 1,
             ..ClientLimits::default()
@@ -240,11 +250,15 @@ mod tests {
 
     #[test]
     fn tokens_are_found_in_every_form() {
-        let a = admission(&["0123456789abcdef"]);
+        let a = admission(&["web:0123456789abcdef"]);
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let mut headers = HeaderMap::new();
         assert!(a.admit(&headers, None, ip).is_err());
-        assert!(a.admit(&headers, Some("0123456789abcdef"), ip).is_ok());
+        let ticket = a
+            .admit(&headers, Some("0123456789abcdef"), ip)
+            .expect("admitted");
+        assert_eq!(ticket.client().as_deref(), Some("web"));
+        drop(ticket);
         headers.insert(
             header::SEC_WEBSOCKET_PROTOCOL,
             HeaderValue::from_static("realtime, openai-insecure-api-key.0123456789abcdef"),

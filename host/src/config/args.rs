@@ -4,7 +4,9 @@
 
 use super::plugin_args::PluginArgs;
 use super::values::{Seconds, parse_bool, parse_message_bytes, parse_positive};
-use super::{ClientLimits, Config, default_session_template, defaults, load_session_template};
+use super::{
+    ClientLimits, ClientTokens, Config, default_session_template, defaults, load_session_template,
+};
 use crate::resilience::{BreakerSettings, RetrySettings};
 use crate::secret::Secret;
 use anyhow::{Context, bail};
@@ -183,7 +185,7 @@ pub struct ServeArgs {
     )]
     pub admin_token: Option<String>,
 
-    /// Comma-separated tokens clients must present (`Authorization: Bearer`, `api-key`, `?token=`, or the `openai-insecure-api-key.<token>` subprotocol); unset → no client auth.
+    /// Comma-separated tokens clients must present (`Authorization: Bearer`, `api-key`, `?token=`, or the `openai-insecure-api-key.<token>` subprotocol), each `name:token` or a bare token (named `token-N`); the name shows in sessions, usage and logs. Unset → no client auth.
     #[arg(
         long,
         env = "CLIENT_TOKENS",
@@ -191,7 +193,7 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub client_tokens: Option<String>,
-    /// File with one client token per line (added to CLIENT_TOKENS).
+    /// File with one client token per line, `name:token` or bare (added to CLIENT_TOKENS).
     #[arg(long, env = "CLIENT_TOKENS_FILE", value_name = "CLIENT_TOKENS_FILE")]
     pub client_tokens_file: Option<PathBuf>,
     /// Comma-separated browser origins allowed to connect (e.g. https://app.example.com); unset → any.
@@ -352,7 +354,7 @@ impl ServeArgs {
         })
     }
 
-    fn client_tokens(&self) -> anyhow::Result<Vec<Secret>> {
+    fn client_tokens(&self) -> anyhow::Result<ClientTokens> {
         let mut tokens = split_list(self.client_tokens.as_deref());
         if let Some(path) = &self.client_tokens_file {
             let text = std::fs::read_to_string(path)
@@ -367,13 +369,7 @@ impl ServeArgs {
                 bail!("CLIENT_TOKENS_FILE: {} holds no token", path.display());
             }
         }
-        if let Some(short) = tokens.iter().find(|t| t.len() < 16) {
-            bail!(
-                "CLIENT_TOKENS: a token of {} characters is too short to be safe (at least 16)",
-                short.len()
-            );
-        }
-        Ok(tokens.into_iter().map(Secret::new).collect())
+        ClientTokens::parse(tokens.iter().map(String::as_str))
     }
 }
 

@@ -9,10 +9,12 @@ pub mod defaults;
 mod plugin_args;
 #[cfg(test)]
 mod readme;
+mod tokens;
 mod upstream_choice;
 mod values;
 
 pub use args::ServeArgs;
+pub use tokens::{ClientToken, ClientTokens};
 pub use values::Seconds;
 
 use crate::plugins::{PluginSettings, SlotLimits};
@@ -72,7 +74,7 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct ClientLimits {
     /// Tokens a client must present (empty: no client auth).
-    pub tokens: Vec<Secret>,
+    pub tokens: ClientTokens,
     /// Browser origins allowed to open sockets (empty: any).
     pub allowed_origins: Vec<String>,
     pub max_message_bytes: usize,
@@ -96,7 +98,7 @@ pub struct ClientLimits {
 impl Default for ClientLimits {
     fn default() -> ClientLimits {
         ClientLimits {
-            tokens: Vec::new(),
+            tokens: ClientTokens::default(),
             allowed_origins: Vec::new(),
             max_message_bytes: defaults::MAX_MESSAGE_BYTES as usize,
             max_sessions: defaults::MAX_SESSIONS as usize,

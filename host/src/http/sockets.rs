@@ -153,6 +153,7 @@ async fn seed_session(
         path: "/ws".into(),
         client: Some(peer),
         correlation,
+        client_name: ticket.client(),
     };
     session::run(gateway.sessions().clone(), socket, init).await;
     drop(ticket);
@@ -209,6 +210,7 @@ pub(super) async fn drop_in_socket(
             path: uri.path().to_string(),
             client: Some(peer),
             correlation,
+            client_name: ticket.client(),
         };
         session::run(gateway.sessions().clone(), socket, init).await;
         drop(ticket);

@@ -64,4 +64,6 @@ pub struct SessionInit {
     pub client: Option<std::net::SocketAddr>,
     /// The client's own id for the session (`X-Correlation-Id`).
     pub correlation: Option<String>,
+    /// The name of the client's token (`CLIENT_TOKENS`); `None` without client auth.
+    pub client_name: Option<std::sync::Arc<str>>,
 }

@@ -22,6 +22,8 @@ pub struct Identity {
     pub upstream: String,
     /// The client's own id for the session (`X-Correlation-Id`).
     pub correlation: Option<String>,
+    /// The name of the client's token (never the token).
+    pub client_name: Option<Arc<str>>,
 }
 
 /// One live session as operators see it.
@@ -70,6 +72,7 @@ impl LiveSession {
             "client": identity.client.map(|a| a.to_string()),
             "upstream": identity.upstream,
             "correlation": identity.correlation,
+            "client_name": identity.client_name.as_deref(),
             "started_at_unix": self.started_unix,
             "age_seconds": (self.since.elapsed().as_secs_f64() * 10.0).round() / 10.0,
             "turns": count(&self.turns),
@@ -171,6 +174,7 @@ mod tests {
             client: "127.0.0.1:5000".parse().ok(),
             upstream: "simulator".into(),
             correlation: None,
+            client_name: Some("web".into()),
         }
     }
 

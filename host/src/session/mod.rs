@@ -119,6 +119,7 @@ pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit)
         client: init.client,
         upstream: ctx.upstream.name(),
         correlation: init.correlation.clone(),
+        client_name: init.client_name.clone(),
     };
     let span = tracing::info_span!(
         "session",
@@ -126,9 +127,13 @@ pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit)
         kb = %identity.kb,
         upstream = %identity.upstream,
         correlation = tracing::field::Empty,
+        client = tracing::field::Empty,
     );
     if let Some(correlation) = &identity.correlation {
         span.record("correlation", correlation.as_str());
+    }
+    if let Some(client) = &identity.client_name {
+        span.record("client", &**client);
     }
     let registered = ctx.live.register(identity);
     let metrics = ctx.metrics.clone();
