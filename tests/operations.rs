@@ -153,3 +153,98 @@ async fn a_client_correlation_id_follows_the_session() {
         other => panic!("a 200-character correlation id: {other:?}"),
     }
 }
+
+/// Input and output tokens a client saw in its `response.done` events.
+fn reported_usage(events: &[Value]) -> (u64, u64) {
+    events
+        .iter()
+        .filter(|e| e["type"] == "response.done")
+        .map(|e| &e["response"]["usage"])
+        .fold((0, 0), |(i, o), u| {
+            (
+                i + u["input_tokens"].as_u64().unwrap(),
+                o + u["output_tokens"].as_u64().unwrap(),
+            )
+        })
+}
+
+#[tokio::test]
+async fn usage_is_counted_per_session_kb_and_client_and_priced() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = dir.path().join("prices.toml");
+    std::fs::write(
+        &prices,
+        r#"taken = "2026-11-30 (test)"
+[models."voxgate-simulator"]
+input_text = 1000.0
+cached_text = 100.0
+output_text = 2000.0
+input_audio = 0.0
+cached_audio = 0.0
+output_audio = 4000.0
+"#,
+    )
+    .unwrap();
+    let mut config = test_config();
+    config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
+    config.prices = voxgate::usage::PriceTable::from_file(&prices).expect("valid prices");
+    config.limits.tokens =
+        voxgate::config::ClientTokens::parse(["mobile:mobile-secret-0123456789"]).unwrap();
+    let (_sim, gw) = gateway_on_sim(config).await;
+    let url = gw.url("/v1/realtime");
+    let mut client = Client::connect_with(
+        &url,
+        &[("authorization", "Bearer mobile-secret-0123456789")],
+    )
+    .await;
+    client.recv_type("session.created").await;
+    let mut seen = Vec::new();
+    let long = "a first question long enough to be cached when reread. ".repeat(8);
+    for turn in [long.as_str(), "second", "third"] {
+        seen.extend(client.turn(turn).await);
+    }
+    let (input, output) = reported_usage(&seen);
+    assert!(input > 0 && output > 0, "the simulator reports usage");
+
+    let (_, listed) = admin(&gw, reqwest::Method::GET, "/admin/sessions").await;
+    let session = &listed["sessions"][0];
+    assert_eq!(session["model"], "voxgate-simulator", "{session}");
+    assert_eq!(session["tokens"]["input"], input, "{session}");
+    assert_eq!(session["tokens"]["output"], output, "{session}");
+    assert!(
+        session["tokens"]["cached_text"].as_u64().unwrap() > 0,
+        "later turns reread the conversation: {session}"
+    );
+
+    let (status, usage) = admin(&gw, reqwest::Method::GET, "/admin/usage").await;
+    assert_eq!(status, 200);
+    assert_eq!(usage["prices"]["taken"], "2026-11-30 (test)");
+    assert_eq!(usage["total"]["responses"], 3, "{usage}");
+    assert_eq!(usage["by_client"]["mobile"]["tokens"]["input"], input);
+    assert_eq!(usage["by_kb"]["voxgate-docs"]["tokens"]["output"], output);
+    let tokens = &usage["total"]["tokens"];
+    let expected = (tokens["input_text"].as_f64().unwrap() * 1000.0
+        + tokens["cached_text"].as_f64().unwrap() * 100.0
+        + tokens["output_text"].as_f64().unwrap() * 2000.0
+        + tokens["output_audio"].as_f64().unwrap() * 4000.0)
+        / 1e6;
+    let cost = usage["total"]["estimated_cost"].as_f64().unwrap();
+    assert!((cost - expected).abs() < 1e-6, "{cost} vs {expected}");
+    assert_eq!(
+        usage["by_model"]["voxgate-simulator"]["priced_as"],
+        "voxgate-simulator"
+    );
+
+    let metrics = gw.get("/metrics").await.text().await.unwrap();
+    let counted: u64 = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("voxgate_tokens_total{")
+                && l.contains(r#"client="mobile""#)
+                && l.contains(r#"direction="output""#)
+                && l.contains(r#"kb="voxgate-docs""#)
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counted, output, "{metrics}");
+}

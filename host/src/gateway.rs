@@ -15,6 +15,7 @@ use crate::resilience::{
 use crate::session::{SessionContext, SessionSettings};
 use crate::tools::knowledge_search::KnowledgeSearch;
 use crate::upstream::{Target, Upstream};
+use crate::usage::Usage;
 use std::sync::Arc;
 use voxgate_sim::Simulator;
 
@@ -118,6 +119,7 @@ impl Gateway {
             },
             shutdown: shutdown.subscribe(),
             live: Arc::default(),
+            usage: Arc::new(Usage::new(&metrics, config.prices.clone())),
         });
         Ok(Arc::new(Gateway {
             plugins,

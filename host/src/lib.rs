@@ -21,6 +21,7 @@ pub mod secret;
 pub mod session;
 pub mod tools;
 pub mod upstream;
+pub mod usage;
 
 pub use config::Config;
 pub use gateway::Gateway;

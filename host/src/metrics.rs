@@ -36,6 +36,7 @@ names!(
         PluginCallsRefusedBusy => "plugin_calls_refused_busy",
         ClientEventsDropped => "client_events_dropped",
         ToolOutputsTruncated => "tool_outputs_truncated",
+        ResponsesWithoutUsage => "responses_without_usage",
     }
 );
 
@@ -155,6 +156,13 @@ impl Metrics {
             breaker_transitions,
             active_sessions,
         }
+    }
+
+    /// Add a metric owned elsewhere (usage, …) to this registry; its name must be new.
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) {
+        self.registry
+            .register(collector)
+            .expect("metric names are unique and valid");
     }
 
     pub fn count(&self, what: Count) {

@@ -7,6 +7,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use voxgate_wire::Flavour;
 
+use super::usage::{InputTokens, input_audio_tokens};
+
 /// One simulated Realtime session.
 pub struct Conversation {
     pub(super) flavour: Flavour,
@@ -17,6 +19,10 @@ pub struct Conversation {
     pub(super) next_id: u64,
     /// 20 ms frames in each audio response.
     pub(super) audio_frames: u32,
+    /// Input audio committed so far, in tokens (for `usage`).
+    pub(super) audio_tokens_in: u64,
+    /// The input the previous response read (the part of the next one that is cached).
+    pub(super) read_before: InputTokens,
 }
 
 pub(super) fn text_of(item: &Value) -> Option<String> {
@@ -56,6 +62,8 @@ impl Conversation {
             audio_bytes: 0,
             next_id: 0,
             audio_frames: 2,
+            audio_tokens_in: 0,
+            read_before: InputTokens::default(),
         }
     }
 
@@ -286,6 +294,7 @@ impl Conversation {
             "Simulated transcript of {} bytes of audio.",
             self.audio_bytes
         );
+        self.audio_tokens_in += input_audio_tokens(self.audio_bytes);
         self.audio_bytes = 0;
         let item_id = self.next("item");
         let previous = self

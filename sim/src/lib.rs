@@ -19,6 +19,7 @@
 mod conversation;
 mod response;
 mod session;
+mod usage;
 
 pub use conversation::Conversation;
 

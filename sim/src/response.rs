@@ -38,6 +38,7 @@ impl Conversation {
     }
 
     pub(super) fn respond(&mut self) -> Vec<Value> {
+        let reading = self.read_input();
         let response_id = self.next("resp");
         let mut events = vec![self.event(
             "response.created",
@@ -98,12 +99,18 @@ impl Conversation {
                 vec![self.message(&response_id, &text, &mut events)]
             }
         };
+        let speaks = self.audio_out() && output.iter().any(|i| i["type"] == "message");
+        let audio_ms = if speaks {
+            u64::from(self.audio_frames) * 20
+        } else {
+            0
+        };
+        let usage = reading.usage(&output, audio_ms);
         events.push(self.event(
             "response.done",
             obj(json!({ "response": {
                 "id": response_id, "object": "realtime.response", "status": "completed",
-                "output": output,
-                "usage": { "total_tokens": 42, "input_tokens": 30, "output_tokens": 12 },
+                "output": output, "usage": usage,
             }})),
         ));
         events

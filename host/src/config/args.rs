@@ -9,6 +9,7 @@ use super::{
 };
 use crate::resilience::{BreakerSettings, RetrySettings};
 use crate::secret::Secret;
+use crate::usage::PriceTable;
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -184,6 +185,9 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+    /// Price table for usage estimates (TOML: `taken`, `currency`, `[models."<name>"]` with six prices per million tokens); unset → the built-in table.
+    #[arg(long, env = "PRICES_FILE", value_name = "PRICES_FILE")]
+    pub prices_file: Option<PathBuf>,
 
     /// Comma-separated tokens clients must present (`Authorization: Bearer`, `api-key`, `?token=`, or the `openai-insecure-api-key.<token>` subprotocol), each `name:token` or a bare token (named `token-N`); the name shows in sessions, usage and logs. Unset → no client auth.
     #[arg(
@@ -338,6 +342,10 @@ impl ServeArgs {
             max_tool_output_bytes: self.max_tool_output_bytes as usize,
             plugins: self.plugins.settings(),
             admin_token: non_empty(&self.admin_token).map(Secret::new),
+            prices: match &self.prices_file {
+                Some(path) => PriceTable::from_file(path)?,
+                None => PriceTable::built_in(),
+            },
             limits: ClientLimits {
                 tokens,
                 allowed_origins: split_list(self.allowed_origins.as_deref()),

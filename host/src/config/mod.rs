@@ -21,6 +21,7 @@ use crate::plugins::{PluginSettings, SlotLimits};
 use crate::resilience::{BreakerSettings, RetrySettings};
 use crate::secret::Secret;
 use crate::upstream::Endpoint;
+use crate::usage::PriceTable;
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -67,6 +68,8 @@ pub struct Config {
     pub max_tool_output_bytes: usize,
     pub plugins: PluginSettings,
     pub admin_token: Option<Secret>,
+    /// Prices for usage estimates (`PRICES_FILE`, else built in).
+    pub prices: PriceTable,
     pub limits: ClientLimits,
 }
 
@@ -175,6 +178,7 @@ impl Default for Config {
                 ),
             },
             admin_token: None,
+            prices: PriceTable::built_in(),
             limits: ClientLimits::default(),
         }
     }

@@ -4,7 +4,8 @@
 //! `GET /admin/plugins` (slots, live and previous versions), `POST /admin/plugins/{slot}/reload`,
 //! `POST /admin/plugins/{slot}/rollback`, `GET /admin/kb/{kb_id}/search?q=…&k=…`,
 //! `GET /admin/sessions`, `GET /admin/sessions/{id}`, `DELETE /admin/sessions/{id}` (the session
-//! gets `voxgate.shutdown {reason: "ended by operator"}` and close 1001).
+//! gets `voxgate.shutdown {reason: "ended by operator"}` and close 1001), `GET /admin/usage`
+//! (tokens by kb, client and model with estimated cost).
 
 use crate::gateway::Gateway;
 use crate::plugins::slot::Reloaded;
@@ -29,6 +30,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router<Arc<Gateway>> {
         .route("/admin/kb/{kb_id}/search", get(search))
         .route("/admin/sessions", get(list_sessions))
         .route("/admin/sessions/{id}", get(one_session).delete(end_session))
+        .route("/admin/usage", get(usage))
         .layer(middleware::from_fn_with_state(gateway, require_admin))
 }
 
@@ -66,6 +68,10 @@ async fn require_admin(
         );
         response
     }
+}
+
+async fn usage(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {
+    Json(gateway.sessions().usage.report())
 }
 
 async fn list_sessions(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {

@@ -48,6 +48,8 @@ pub struct SessionContext {
     pub shutdown: watch::Receiver<bool>,
     /// The live sessions, for operators.
     pub live: Arc<super::live::LiveSessions>,
+    /// Token sums per kb, client and model.
+    pub usage: Arc<crate::usage::Usage>,
 }
 
 /// How a session was opened.

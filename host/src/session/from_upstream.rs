@@ -4,12 +4,31 @@
 //! tool round. A frame that is not a Realtime event is dropped with an error to the client.
 
 use super::{Flow, Session, events, frames};
+use crate::metrics::Count;
+use crate::usage::Tokens;
 use axum::extract::ws::Message;
 use serde_json::Value;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message as UpMessage, Utf8Bytes};
 
 impl Session {
+    /// Count the tokens a `response.done` reports, for this session and the totals; one that
+    /// reports none (or nonsense) is counted as such, so usage is never under-reported unseen.
+    fn count_usage(&self, done: &Value) {
+        let Some(tokens) = Tokens::from_usage(&done["response"]["usage"]) else {
+            self.ctx.metrics.count(Count::ResponsesWithoutUsage);
+            return;
+        };
+        let model = self.live.add_tokens(&tokens);
+        let identity = self.live.identity();
+        self.ctx.usage.record(
+            &identity.kb,
+            identity.client_name.as_deref(),
+            &model,
+            &tokens,
+        );
+    }
+
     pub(super) async fn on_upstream(
         &mut self,
         frame: Option<Result<UpMessage, tokio_tungstenite::tungstenite::Error>>,
@@ -75,8 +94,14 @@ impl Session {
                 self.echo.response_started();
                 self.active_response = value["response"]["id"].as_str().map(str::to_owned);
             }
+            "session.created" | "session.updated" => {
+                if let Some(model) = value["session"]["model"].as_str() {
+                    self.live.set_model(model);
+                }
+            }
             "response.done" => {
                 self.active_response = None;
+                self.count_usage(&value);
                 self.live
                     .turns
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

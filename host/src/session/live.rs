@@ -4,6 +4,7 @@
 //! when it starts and leaves when its [`Registered`] guard drops, so an entry cannot outlive
 //! its session, even one that panicked. Counters are atomics the session bumps as it goes.
 
+use crate::usage::{MAX_MODEL_CHARS, Tokens};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,6 +38,8 @@ pub struct LiveSession {
     pub bytes_in: AtomicU64,
     pub events_out: AtomicU64,
     pub bytes_out: AtomicU64,
+    /// The model the upstream says it runs, and the tokens its responses reported.
+    usage: Mutex<(Option<String>, Tokens)>,
     end: Notify,
 }
 
@@ -57,6 +60,21 @@ impl LiveSession {
         self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
+    /// The model named by the upstream's `session.created` / `session.updated`.
+    pub fn set_model(&self, model: &str) {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        if usage.0.as_deref() != Some(model) {
+            usage.0 = Some(model.chars().take(MAX_MODEL_CHARS).collect());
+        }
+    }
+
+    /// Add one response's tokens; returns the model they are counted for.
+    pub fn add_tokens(&self, tokens: &Tokens) -> String {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        usage.1.add(tokens);
+        usage.0.clone().unwrap_or_else(|| "unknown".into())
+    }
+
     /// Resolves when an operator ends this session.
     pub async fn ended(&self) {
         self.end.notified().await;
@@ -65,6 +83,7 @@ impl LiveSession {
     pub fn json(&self) -> Value {
         let count = |n: &AtomicU64| n.load(Ordering::Relaxed);
         let identity = &self.identity;
+        let (model, tokens) = self.usage.lock().unwrap_or_else(|p| p.into_inner()).clone();
         json!({
             "id": identity.id,
             "kb": identity.kb,
@@ -81,6 +100,8 @@ impl LiveSession {
             "bytes_in": count(&self.bytes_in),
             "events_out": count(&self.events_out),
             "bytes_out": count(&self.bytes_out),
+            "model": model,
+            "tokens": tokens.json(),
         })
     }
 }
@@ -120,6 +141,7 @@ impl LiveSessions {
             bytes_in: AtomicU64::new(0),
             events_out: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
+            usage: Mutex::new((None, Tokens::default())),
             end: Notify::new(),
             identity,
         });
