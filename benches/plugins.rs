@@ -31,7 +31,15 @@ fn slot(dir: &Path, cache: bool) -> Arc<Slot<Backoff>> {
         deadline: std::time::Duration::from_secs(1),
         ..Config::default().plugins.backoff
     };
-    let slot = Slot::<Backoff>::new(dir, limits, cache, None, Arc::new(Metrics::new())).unwrap();
+    let slot = Slot::<Backoff>::new(
+        dir,
+        limits,
+        cache,
+        None,
+        Arc::new(Metrics::new()),
+        Arc::default(),
+    )
+    .unwrap();
     let version = slot
         .prepare(&wasm("backoff-exponential"), "bench".into())
         .unwrap()
@@ -96,6 +104,7 @@ fn reload(c: &mut Criterion) {
             None,
             None,
             Arc::new(Metrics::new()),
+            Arc::default(),
         )
         .unwrap();
         b.iter(|| {

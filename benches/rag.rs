@@ -115,6 +115,7 @@ fn main() {
             None,
             Some(knowledge.clone()),
             Arc::new(Metrics::new()),
+            Arc::default(),
         )
         .unwrap();
         let version = slot.prepare(&bytes, "bench".into()).unwrap().0;

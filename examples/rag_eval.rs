@@ -48,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         None,
         Some(knowledge),
         Arc::new(Metrics::new()),
+        Arc::default(),
     )?;
     let wasm = std::fs::read(PathBuf::from(voxgate::plugins::BUILD_DIR).join("rag-bm25.wasm"))?;
     let version = slot

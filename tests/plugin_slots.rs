@@ -34,7 +34,15 @@ fn backoff_slot(plugin: &str, deadline: Duration, memory_mib: usize) -> Slot<Bac
         memory_bytes: memory_mib << 20,
         ..voxgate::Config::default().plugins.backoff
     };
-    let slot = Slot::<Backoff>::new(&dir, limits, None, None, Arc::new(Metrics::new())).unwrap();
+    let slot = Slot::<Backoff>::new(
+        &dir,
+        limits,
+        None,
+        None,
+        Arc::new(Metrics::new()),
+        Arc::default(),
+    )
+    .unwrap();
     let bytes = std::fs::read(built(plugin)).unwrap();
     let (version, _) = slot.prepare(&bytes, plugin.into()).unwrap();
     slot.install(version);
@@ -113,6 +121,7 @@ fn bad_files_are_refused_with_a_reason() {
         None,
         None,
         Arc::new(Metrics::new()),
+        Arc::default(),
     )
     .unwrap();
     let garbage = slot
@@ -156,7 +165,15 @@ fn with_limits(
     cache: Option<ArtifactCache>,
 ) -> Result<Slot<Backoff>, String> {
     let dir = tempfile::tempdir().unwrap().keep();
-    let slot = Slot::<Backoff>::new(&dir, limits, cache, None, Arc::new(Metrics::new())).unwrap();
+    let slot = Slot::<Backoff>::new(
+        &dir,
+        limits,
+        cache,
+        None,
+        Arc::new(Metrics::new()),
+        Arc::default(),
+    )
+    .unwrap();
     let bytes = std::fs::read(built(plugin)).unwrap();
     let (version, _) = slot.prepare(&bytes, plugin.into())?;
     slot.install(version);
@@ -194,7 +211,15 @@ fn a_smoke_call_sleeping_in_a_host_call_is_refused_within_the_deadline() {
         deadline: Duration::from_millis(500),
         ..voxgate::Config::default().plugins.rag
     };
-    let slot = Slot::<Rag>::new(dir.path(), limits, None, None, Arc::new(Metrics::new())).unwrap();
+    let slot = Slot::<Rag>::new(
+        dir.path(),
+        limits,
+        None,
+        None,
+        Arc::new(Metrics::new()),
+        Arc::default(),
+    )
+    .unwrap();
     let started = std::time::Instant::now();
     let refused = slot
         .prepare(
@@ -311,6 +336,7 @@ fn compiles_have_a_budget_and_only_loaded_components_are_cached() {
         cache(),
         None,
         Arc::new(Metrics::new()),
+        Arc::default(),
     )
     .unwrap();
     voxgate::plugins::write_atomically(
@@ -329,7 +355,15 @@ fn a_search_sleeping_in_a_host_call_is_stopped_at_its_deadline() {
         deadline: Duration::from_millis(300),
         ..voxgate::Config::default().plugins.rag
     };
-    let slot = Slot::<Rag>::new(dir.path(), limits, None, None, Arc::new(Metrics::new())).unwrap();
+    let slot = Slot::<Rag>::new(
+        dir.path(),
+        limits,
+        None,
+        None,
+        Arc::new(Metrics::new()),
+        Arc::default(),
+    )
+    .unwrap();
     let (version, _) = slot
         .prepare(
             &std::fs::read(built("test-rag-sleep")).unwrap(),

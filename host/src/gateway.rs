@@ -5,12 +5,13 @@
 
 use crate::admission::{Admission, PendingConnections};
 use crate::config::{Config, UpstreamConfig};
+use crate::feed::Feed;
 use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
 use crate::plugins::Plugins;
 use crate::plugins::backoff::PluginPolicy;
 use crate::resilience::{
-    BackoffPolicy, BreakerObserver, BreakerSettings, CircuitBreaker, Guard, Operation,
+    BackoffPolicy, BreakerObserver, BreakerSettings, CircuitBreaker, Guard, Observers, Operation,
 };
 use crate::session::{SessionContext, SessionSettings};
 use crate::tools::knowledge_search::KnowledgeSearch;
@@ -28,17 +29,21 @@ pub struct Gateway {
     admission: Arc<Admission>,
     pending: Arc<PendingConnections>,
     sessions: Arc<SessionContext>,
+    feed: Arc<Feed>,
     shutdown: tokio::sync::watch::Sender<bool>,
     simulator: Option<(Simulator, std::net::SocketAddr)>,
     started: std::time::Instant,
 }
 
+/// A breaker reporting to the metrics and the operators' feed.
 fn breaker(
     name: &'static str,
     settings: BreakerSettings,
     metrics: &Arc<Metrics>,
+    feed: &Arc<Feed>,
 ) -> CircuitBreaker {
-    let observer: Arc<dyn BreakerObserver> = metrics.clone();
+    let observer: Arc<dyn BreakerObserver> =
+        Arc::new(Observers(vec![metrics.clone(), feed.clone()]));
     CircuitBreaker::new(name, settings, Some(observer))
 }
 
@@ -48,6 +53,7 @@ impl Gateway {
         // wss:// upstreams use rustls with ring; installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let metrics = Arc::new(Metrics::new());
+        let feed = Arc::new(Feed::default());
         let (target, simulator) = match &config.upstream {
             UpstreamConfig::Fixed(endpoint) => {
                 tracing::info!("upstream: {}", endpoint.display());
@@ -64,9 +70,13 @@ impl Gateway {
         };
         let knowledge = Arc::new(KnowledgeBases::new(config.kb_dir.clone()));
         let plugins = {
-            let (settings, metrics, knowledge) =
-                (config.plugins.clone(), metrics.clone(), knowledge.clone());
-            tokio::task::spawn_blocking(move || Plugins::start(&settings, metrics, knowledge))
+            let (settings, metrics, feed, knowledge) = (
+                config.plugins.clone(),
+                metrics.clone(),
+                feed.clone(),
+                knowledge.clone(),
+            );
+            tokio::task::spawn_blocking(move || Plugins::start(&settings, metrics, feed, knowledge))
                 .await??
         };
         let policy: Arc<dyn BackoffPolicy> = Arc::new(PluginPolicy {
@@ -79,7 +89,7 @@ impl Gateway {
                 config.retry,
                 policy.clone(),
                 // The seed's name for the upstream breaker, in /health and /metrics.
-                breaker("azure", config.upstream_breaker, &metrics),
+                breaker("azure", config.upstream_breaker, &metrics, &feed),
             ),
             config.upstream_connect_timeout,
             metrics.clone(),
@@ -90,7 +100,7 @@ impl Gateway {
                 Operation::RagSearch,
                 config.retry,
                 policy,
-                breaker("rag", config.rag_breaker, &metrics),
+                breaker("rag", config.rag_breaker, &metrics, &feed),
             ),
             config.kb_dir.clone(),
             config.max_tool_output_bytes,
@@ -120,6 +130,7 @@ impl Gateway {
             shutdown: shutdown.subscribe(),
             live: Arc::default(),
             usage: Arc::new(Usage::new(&metrics, config.prices.clone())),
+            feed: feed.clone(),
         });
         Ok(Arc::new(Gateway {
             plugins,
@@ -134,6 +145,7 @@ impl Gateway {
             sessions,
             config: Arc::new(config),
             metrics,
+            feed,
             simulator,
             started: std::time::Instant::now(),
         }))
@@ -145,6 +157,11 @@ impl Gateway {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// What happens, live, for operators (`/admin/events`).
+    pub fn feed(&self) -> &Arc<Feed> {
+        &self.feed
     }
 
     pub fn upstream(&self) -> &Upstream {

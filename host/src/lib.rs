@@ -9,6 +9,7 @@
 
 pub mod admission;
 pub mod config;
+pub mod feed;
 pub mod gateway;
 pub mod http;
 pub mod kb;

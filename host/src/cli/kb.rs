@@ -61,7 +61,12 @@ fn rag_slot(
     settings.dir = dirs.plugin_dir.clone();
     let knowledge = std::sync::Arc::new(voxgate::kb::KnowledgeBases::new(dirs.kb_dir.clone()));
     let metrics = std::sync::Arc::new(voxgate::metrics::Metrics::new());
-    let plugins = voxgate::plugins::Plugins::start(&settings, metrics, knowledge.clone())?;
+    let plugins = voxgate::plugins::Plugins::start(
+        &settings,
+        metrics,
+        std::sync::Arc::default(),
+        knowledge.clone(),
+    )?;
     Ok((knowledge, plugins))
 }
 

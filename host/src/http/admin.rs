@@ -5,7 +5,8 @@
 //! `POST /admin/plugins/{slot}/rollback`, `GET /admin/kb/{kb_id}/search?q=…&k=…`,
 //! `GET /admin/sessions`, `GET /admin/sessions/{id}`, `DELETE /admin/sessions/{id}` (the session
 //! gets `voxgate.shutdown {reason: "ended by operator"}` and close 1001), `GET /admin/usage`
-//! (tokens by kb, client and model with estimated cost).
+//! (tokens by kb, client and model with estimated cost), `GET /admin/events` (the live feed, as
+//! server-sent events).
 
 use crate::gateway::Gateway;
 use crate::plugins::slot::Reloaded;
@@ -31,6 +32,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router<Arc<Gateway>> {
         .route("/admin/sessions", get(list_sessions))
         .route("/admin/sessions/{id}", get(one_session).delete(end_session))
         .route("/admin/usage", get(usage))
+        .route("/admin/events", get(super::feed::events))
         .layer(middleware::from_fn_with_state(gateway, require_admin))
 }
 

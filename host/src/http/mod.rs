@@ -2,6 +2,7 @@
 //! the operator routes ([`admin`]); and serving with a graceful drain on shutdown.
 
 pub mod admin;
+mod feed;
 pub mod health;
 mod listener;
 pub mod sockets;

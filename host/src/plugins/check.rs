@@ -128,8 +128,15 @@ fn loaded<K: Kind>(
     limits: SlotLimits,
     knowledge: Option<Arc<KnowledgeBases>>,
 ) -> Result<Slot<K>, String> {
-    let slot = Slot::<K>::new(dir, limits, None, knowledge, Arc::new(Metrics::new()))
-        .map_err(|e| format!("{e:#}"))?;
+    let slot = Slot::<K>::new(
+        dir,
+        limits,
+        None,
+        knowledge,
+        Arc::new(Metrics::new()),
+        Arc::default(),
+    )
+    .map_err(|e| format!("{e:#}"))?;
     slot.install(slot.prepare(bytes, "check".into())?.0);
     Ok(slot)
 }

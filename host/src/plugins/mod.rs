@@ -14,6 +14,7 @@ mod kind;
 mod limiter;
 mod log_budget;
 pub mod rag;
+mod report;
 mod sandbox;
 pub mod slot;
 mod stats;
@@ -25,6 +26,7 @@ pub use cache::ArtifactCache;
 
 pub use sandbox::HostState;
 
+use crate::feed::Feed;
 use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
 use serde_json::{Value, json};
@@ -112,6 +114,7 @@ impl Plugins {
     pub fn start(
         settings: &PluginSettings,
         metrics: Arc<Metrics>,
+        feed: Arc<Feed>,
         knowledge: Arc<KnowledgeBases>,
     ) -> anyhow::Result<Plugins> {
         let dir = &settings.dir;
@@ -129,6 +132,7 @@ impl Plugins {
             cache(),
             None,
             metrics.clone(),
+            feed.clone(),
         )?);
         let rag = Arc::new(Slot::new(
             dir,
@@ -136,6 +140,7 @@ impl Plugins {
             cache(),
             Some(knowledge),
             metrics,
+            feed,
         )?);
         load_initial(&backoff, DEFAULT_BACKOFF)?;
         load_initial(&rag, DEFAULT_RAG)?;

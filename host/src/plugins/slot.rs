@@ -16,12 +16,13 @@ use super::gate::{CallGate, Refused};
 use super::imports::{self, permitted};
 pub use super::kind::Kind;
 use super::log_budget::LogBudget;
+use super::report::SlotReport;
 use super::sandbox::HostState;
-use super::stats::SlotStats;
 use super::version::now_rfc3339;
 pub use super::version::{Live, Reloaded, Version, sha256_hex};
+use crate::feed::Feed;
 use crate::kb::KnowledgeBases;
-use crate::metrics::{Count, Fault, Metrics};
+use crate::metrics::Metrics;
 use arc_swap::ArcSwapOption;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -41,8 +42,7 @@ pub struct Slot<K: Kind> {
     engine: &'static PluginEngine,
     live: ArcSwapOption<Version<K>>,
     previous: ArcSwapOption<Version<K>>,
-    stats: SlotStats,
-    metrics: Arc<Metrics>,
+    report: SlotReport,
     reloading: Mutex<()>,
 }
 
@@ -53,6 +53,7 @@ impl<K: Kind> Slot<K> {
         cache: Option<ArtifactCache>,
         knowledge: Option<Arc<KnowledgeBases>>,
         metrics: Arc<Metrics>,
+        feed: Arc<Feed>,
     ) -> anyhow::Result<Slot<K>> {
         let engine = PluginEngine::shared()?;
         let mut linker = Linker::new(&engine.engine);
@@ -69,14 +70,13 @@ impl<K: Kind> Slot<K> {
             engine,
             live: ArcSwapOption::empty(),
             previous: ArcSwapOption::empty(),
-            stats: SlotStats::default(),
-            metrics,
+            report: SlotReport::new(K::SLOT, metrics, feed),
             reloading: Mutex::new(()),
         })
     }
 
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        self.report.metrics()
     }
 
     pub fn path(&self) -> &Path {
@@ -93,7 +93,7 @@ impl<K: Kind> Slot<K> {
             self.limits.memory_bytes,
             self.knowledge.clone(),
             self.log_budget.clone(),
-            self.metrics.clone(),
+            self.report.metrics().clone(),
         );
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|state| &mut state.cap);
@@ -212,7 +212,7 @@ impl<K: Kind> Slot<K> {
         {
             return Ok(Reloaded::Unchanged);
         }
-        if let Some(error) = self.stats.refused_before(&sha256) {
+        if let Some(error) = self.report.stats.refused_before(&sha256) {
             // Already refused and reported; say so again without counting it twice.
             return Err(error);
         }
@@ -230,13 +230,7 @@ impl<K: Kind> Slot<K> {
     }
 
     fn refuse(&self, error: String, sha256: Option<String>) -> String {
-        self.metrics.fault(Fault::PluginReloadFailed);
-        tracing::error!(
-            "[PLUGIN {}] reload of {} refused, the current version keeps serving: {error}",
-            K::SLOT,
-            self.path.display()
-        );
-        self.stats.refused(&error, sha256);
+        self.report.refused(&self.path, &error, sha256);
         error
     }
 
@@ -244,17 +238,8 @@ impl<K: Kind> Slot<K> {
     pub fn install(&self, version: Version<K>) -> Reloaded {
         let sha256 = version.sha256.clone();
         let old = self.live.swap(Some(Arc::new(version)));
-        if old.is_some() {
-            self.stats.reload();
-            self.metrics.count(Count::PluginReloads);
-        }
+        self.report.installed(&sha256, old.is_some());
         self.previous.store(old);
-        self.stats.loaded();
-        tracing::info!(
-            "[PLUGIN {}] now serving sha256 {}",
-            K::SLOT,
-            &sha256[..12.min(sha256.len())]
-        );
         Reloaded::Swapped { sha256 }
     }
 
@@ -265,20 +250,14 @@ impl<K: Kind> Slot<K> {
         let sha256 = previous.sha256.clone();
         let old = self.live.swap(Some(previous));
         self.previous.store(old);
-        self.stats.reload();
-        self.metrics.count(Count::PluginReloads);
-        tracing::warn!(
-            "[PLUGIN {}] rolled back to sha256 {}",
-            K::SLOT,
-            &sha256[..12.min(sha256.len())]
-        );
+        self.report.rolled_back(&sha256);
         Some(sha256)
     }
 
     /// Call the live version: wait for a place at the gate, then run, all within the
     /// slot's deadline. Any fault is counted; the caller falls back.
     pub async fn call(&self, input: K::Input) -> Result<K::Output, CallFault> {
-        self.stats.call();
+        self.report.stats.call();
         let Some(version) = self.live.load_full() else {
             return Err(CallFault::Missing);
         };
@@ -358,20 +337,13 @@ impl<K: Kind> Slot<K> {
 
     /// Count a fault (also used by callers that find a result nonsensical).
     pub fn count_fault(&self, fault: &CallFault) {
-        self.stats.fault();
-        match fault {
-            CallFault::Timeout => self.metrics.fault(Fault::PluginTimeout),
-            CallFault::Oom => self.metrics.fault(Fault::PluginOom),
-            CallFault::Busy => self.metrics.count(Count::PluginCallsRefusedBusy),
-            _ => self.metrics.fault(Fault::PluginTrap),
-        }
-        tracing::warn!("[PLUGIN {}] call failed: {fault}", K::SLOT);
+        self.report.fault(fault);
     }
 
     /// `/health.plugins.<slot>`.
     pub fn health_json(&self) -> Value {
         let live = self.live.load();
-        let (reloads, calls, faults) = self.stats.counts();
+        let (reloads, calls, faults) = self.report.stats.counts();
         json!({
             "world": K::WORLD,
             "path": self.path.display().to_string(),
@@ -382,7 +354,7 @@ impl<K: Kind> Slot<K> {
             "calls": calls,
             "faults": faults,
             "waiting": self.gate.waiting(),
-            "last_error": self.stats.last_error(),
+            "last_error": self.report.stats.last_error(),
         })
     }
 

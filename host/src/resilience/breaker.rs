@@ -48,6 +48,17 @@ pub trait BreakerObserver: Send + Sync {
     fn breaker_state(&self, breaker: &'static str, state: BreakerState, transition: bool);
 }
 
+/// Several observers, told in order.
+pub struct Observers(pub Vec<Arc<dyn BreakerObserver>>);
+
+impl BreakerObserver for Observers {
+    fn breaker_state(&self, breaker: &'static str, state: BreakerState, transition: bool) {
+        for observer in &self.0 {
+            observer.breaker_state(breaker, state, transition);
+        }
+    }
+}
+
 pub struct CircuitBreaker {
     name: &'static str,
     settings: BreakerSettings,

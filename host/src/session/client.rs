@@ -231,6 +231,10 @@ impl Session {
 
     pub(super) async fn close_with_error(&self, code: &str, message: String) {
         tracing::error!("[WS] giving up on the upstream: {message}");
+        self.tell_operators(
+            "upstream.lost",
+            serde_json::json!({ "code": code, "message": message }),
+        );
         self.to_client_value(events::error(code, message.clone()))
             .await;
         if self.init.seed_protocol {

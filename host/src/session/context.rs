@@ -50,6 +50,8 @@ pub struct SessionContext {
     pub live: Arc<super::live::LiveSessions>,
     /// Token sums per kb, client and model.
     pub usage: Arc<crate::usage::Usage>,
+    /// What happens, for operators: sessions opening and closing, reconnects.
+    pub feed: Arc<crate::feed::Feed>,
 }
 
 /// How a session was opened.

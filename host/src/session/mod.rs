@@ -103,6 +103,14 @@ struct Session {
     live: Arc<live::LiveSession>,
 }
 
+impl Session {
+    /// Tell the operators' feed that `kind` happened to this session.
+    fn tell_operators(&self, kind: &str, mut detail: Value) {
+        detail["session"] = json!(self.live.identity().id);
+        self.ctx.feed.publish(kind, detail);
+    }
+}
+
 /// A new session id (`sess_` and 16 hex digits), for logs and correlation.
 fn new_session_id() -> String {
     format!("sess_{:016x}", rand::random::<u64>())
@@ -135,6 +143,12 @@ pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit)
     if let Some(client) = &identity.client_name {
         span.record("client", &**client);
     }
+    let feed = ctx.feed.clone();
+    feed.publish(
+        "session.opened",
+        json!({ "session": identity.id, "kb": identity.kb, "path": identity.path,
+            "client_name": identity.client_name.as_deref(), "correlation": identity.correlation }),
+    );
     let registered = ctx.live.register(identity);
     let metrics = ctx.metrics.clone();
     let body =
@@ -148,6 +162,9 @@ pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit)
         metrics.fault(Fault::SessionPanicked);
         span.in_scope(|| tracing::error!("[WS] session ended by an internal error: {what}"));
     }
+    let mut closed = registered.session.json();
+    closed["session"] = closed["id"].take();
+    feed.publish("session.closed", closed);
 }
 
 async fn serve(

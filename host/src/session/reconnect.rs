@@ -54,6 +54,7 @@ impl Session {
             ))
             .await;
         }
+        self.tell_operators("upstream.reconnecting", json!({ "reason": why }));
         tracing::info!("[WS] Attempting to reconnect to Azure...");
         let upstream = self.ctx.upstream.clone();
         let flavour = self.init.flavour;
@@ -135,12 +136,13 @@ impl Session {
                 other => return other,
             }
         }
+        let notice = json!({
+            "restored_items": restored_items,
+            "replayed_events": replayed,
+            "dropped_items": dropped_items,
+        });
+        self.tell_operators("upstream.reconnected", notice.clone());
         if self.ctx.settings.notify_reconnect {
-            let notice = json!({
-                "restored_items": restored_items,
-                "replayed_events": replayed,
-                "dropped_items": dropped_items,
-            });
             return self
                 .to_client_value(events::upstream_notice(
                     "voxgate.upstream.reconnected",
