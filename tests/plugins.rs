@@ -102,6 +102,13 @@ async fn hot_swap_under_open_sessions_changes_the_next_retry() {
         gw.health().await["plugins"]["backoff"]["sha256"],
         sha("backoff-exponential")
     );
+    // The rollback stays: the watcher does not take the slot's own reads of its file for
+    // changes (it used to reload after them, undoing a rollback made soon after a swap).
+    let reloads = gw.health().await["plugins"]["backoff"]["reloads"].clone();
+    tokio::time::sleep(voxgate::plugins::watcher::DEBOUNCE * 5).await;
+    let backoff = gw.health().await["plugins"]["backoff"].clone();
+    assert_eq!(backoff["sha256"], sha("backoff-exponential"));
+    assert_eq!(backoff["reloads"], reloads);
 }
 
 #[tokio::test]

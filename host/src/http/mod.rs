@@ -1,10 +1,12 @@
 //! The HTTP surface: client WebSockets ([`sockets`]), `/health` and `/metrics` ([`health`]),
-//! the operator routes ([`admin`]); and serving with a graceful drain on shutdown.
+//! the operator routes ([`admin`], the live feed in `feed`), the embedded try-it page and
+//! console (`pages`); and serving with a graceful drain on shutdown.
 
 pub mod admin;
 mod feed;
 pub mod health;
 mod listener;
+mod pages;
 pub mod sockets;
 
 use crate::gateway::Gateway;
@@ -26,6 +28,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .merge(admin::router(gateway.clone()))
+        .merge(pages::router())
         .with_state(gateway)
 }
 

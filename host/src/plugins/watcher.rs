@@ -7,12 +7,24 @@ use super::backoff::Backoff;
 use super::rag::Rag;
 use super::slot::Slot;
 use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode, EventKind};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Whether an event may have changed a file's content. Opening and reading a file are not
+/// changes: the slot reads its file to reload it, and taking those reads for changes would
+/// load the file again after an operator's rollback, undoing it.
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
 
 pub struct Watcher {
     _debouncer: Debouncer<notify_debouncer_full::notify::RecommendedWatcher, RecommendedCache>,
@@ -23,7 +35,7 @@ impl Watcher {
         let handler = move |result: DebounceEventResult| {
             let Ok(events) = result else { return };
             let (mut backoff_changed, mut rag_changed) = (false, false);
-            for event in &events {
+            for event in events.iter().filter(|e| changes_content(&e.kind)) {
                 for path in &event.paths {
                     match path.file_name().and_then(|n| n.to_str()) {
                         Some("backoff.wasm") => backoff_changed = true,
