@@ -15,7 +15,7 @@ use crate::resilience::{
 };
 use crate::session::{SessionContext, SessionSettings};
 use crate::tools::knowledge_search::KnowledgeSearch;
-use crate::upstream::{Target, Upstream};
+use crate::upstream::{Placement, Target, Upstream, UpstreamPool};
 use crate::usage::Usage;
 use std::sync::Arc;
 use voxgate_sim::Simulator;
@@ -23,7 +23,7 @@ use voxgate_sim::Simulator;
 pub struct Gateway {
     config: Arc<Config>,
     metrics: Arc<Metrics>,
-    upstream: Arc<Upstream>,
+    upstream: Arc<UpstreamPool>,
     search: Arc<KnowledgeSearch>,
     plugins: Plugins,
     admission: Arc<Admission>,
@@ -54,18 +54,54 @@ impl Gateway {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let metrics = Arc::new(Metrics::new());
         let feed = Arc::new(Feed::default());
-        let (target, simulator) = match &config.upstream {
+        // (name, target, placement, breaker settings) of each upstream, the primary first.
+        let (members, simulator) = match &config.upstream {
             UpstreamConfig::Fixed(endpoint) => {
                 tracing::info!("upstream: {}", endpoint.display());
-                (Target::Fixed(endpoint.clone()), None)
+                let member = (
+                    endpoint.host().to_string(),
+                    Target::Fixed(endpoint.clone()),
+                    Placement::default(),
+                    config.upstream_breaker,
+                );
+                (vec![member], None)
             }
             UpstreamConfig::Simulator => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 let (simulator, addr) = Simulator::spawn(listener).await?;
                 tracing::info!(
-                    "upstream: embedded Realtime simulator on ws://{addr} (no UPSTREAM_URL, Azure or OpenAI settings given)"
+                    "upstream: embedded Realtime simulator on ws://{addr} (no UPSTREAMS_FILE, UPSTREAM_URL, Azure or OpenAI settings given)"
                 );
-                (Target::Simulator(addr), Some((simulator, addr)))
+                let member = (
+                    "simulator".to_string(),
+                    Target::Simulator(addr),
+                    Placement::default(),
+                    config.upstream_breaker,
+                );
+                (vec![member], Some((simulator, addr)))
+            }
+            UpstreamConfig::Pool(specs) => {
+                let mut specs = specs.clone();
+                specs.sort_by_key(|s| s.priority);
+                let members = specs
+                    .into_iter()
+                    .map(|s| {
+                        tracing::info!(
+                            "upstream {}: {} (priority {}, weight {})",
+                            s.name,
+                            s.endpoint.display(),
+                            s.priority,
+                            s.weight
+                        );
+                        let placement = Placement {
+                            priority: s.priority,
+                            weight: s.weight,
+                            max_sessions: s.max_sessions,
+                        };
+                        (s.name, Target::Fixed(s.endpoint), placement, s.breaker)
+                    })
+                    .collect();
+                (members, None)
             }
         };
         let knowledge = Arc::new(KnowledgeBases::new(config.kb_dir.clone()));
@@ -82,18 +118,34 @@ impl Gateway {
         let policy: Arc<dyn BackoffPolicy> = Arc::new(PluginPolicy {
             slot: plugins.backoff.clone(),
         });
-        let upstream = Arc::new(Upstream::new(
-            target,
-            Guard::new(
-                Operation::UpstreamConnect,
-                config.retry,
-                policy.clone(),
-                // The seed's name for the upstream breaker, in /health and /metrics.
-                breaker("azure", config.upstream_breaker, &metrics, &feed),
-            ),
-            config.upstream_connect_timeout,
-            metrics.clone(),
-        ));
+        let members = members
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, target, placement, settings))| {
+                // The primary's breaker keeps the seed's name (`azure`, in /health and
+                // /metrics); the others are named after their upstream (names are validated
+                // and few, so leaking them for a 'static label is bounded).
+                let breaker_name: &'static str = if i == 0 {
+                    "azure"
+                } else {
+                    Box::leak(name.clone().into_boxed_str())
+                };
+                Arc::new(Upstream::new(
+                    name,
+                    target,
+                    Guard::new(
+                        Operation::UpstreamConnect,
+                        config.retry,
+                        policy.clone(),
+                        breaker(breaker_name, settings, &metrics, &feed),
+                    ),
+                    config.upstream_connect_timeout,
+                    metrics.clone(),
+                    placement,
+                ))
+            })
+            .collect();
+        let upstream = Arc::new(UpstreamPool::new(members));
         let search = Arc::new(KnowledgeSearch::new(
             plugins.rag.clone(),
             Guard::new(
@@ -108,7 +160,7 @@ impl Gateway {
         ));
         let shutdown = tokio::sync::watch::Sender::new(false);
         let sessions = Arc::new(SessionContext {
-            upstream: upstream.clone(),
+            upstreams: upstream.clone(),
             search: search.clone(),
             metrics: metrics.clone(),
             settings: SessionSettings {
@@ -164,7 +216,8 @@ impl Gateway {
         &self.feed
     }
 
-    pub fn upstream(&self) -> &Upstream {
+    /// Every upstream (the primary first).
+    pub fn upstreams(&self) -> &UpstreamPool {
         &self.upstream
     }
 

@@ -74,6 +74,16 @@ pub struct Metrics {
     breaker_state: IntGaugeVec,
     breaker_transitions: IntCounterVec,
     active_sessions: IntGauge,
+    upstream_sessions: IntGaugeVec,
+    upstream_connect_errors: IntCounterVec,
+    failovers: IntCounterVec,
+}
+
+/// One upstream's own series (`upstream` label).
+#[derive(Clone)]
+pub struct UpstreamSeries {
+    pub sessions: IntGauge,
+    pub connect_errors: IntCounter,
 }
 
 impl Default for Metrics {
@@ -147,6 +157,30 @@ impl Metrics {
         let active_sessions =
             IntGauge::new("active_sessions", "Client sessions open now").expect("valid metric");
         register(Box::new(active_sessions.clone()));
+        let upstream_sessions = IntGaugeVec::new(
+            Opts::new("upstream_active_sessions", "Sessions on each upstream now"),
+            &["upstream"],
+        )
+        .expect("valid metric");
+        register(Box::new(upstream_sessions.clone()));
+        let upstream_connect_errors = IntCounterVec::new(
+            Opts::new(
+                "upstream_connect_errors_total",
+                "Failed connection attempts, by upstream",
+            ),
+            &["upstream"],
+        )
+        .expect("valid metric");
+        register(Box::new(upstream_connect_errors.clone()));
+        let failovers = IntCounterVec::new(
+            Opts::new(
+                "upstream_failovers_total",
+                "Live sessions moved to another upstream",
+            ),
+            &["from", "to"],
+        )
+        .expect("valid metric");
+        register(Box::new(failovers.clone()));
         Metrics {
             registry,
             counts,
@@ -155,7 +189,23 @@ impl Metrics {
             breaker_state,
             breaker_transitions,
             active_sessions,
+            upstream_sessions,
+            upstream_connect_errors,
+            failovers,
         }
+    }
+
+    /// The series of the upstream `name`.
+    pub fn upstream_series(&self, name: &str) -> UpstreamSeries {
+        UpstreamSeries {
+            sessions: self.upstream_sessions.with_label_values(&[name]),
+            connect_errors: self.upstream_connect_errors.with_label_values(&[name]),
+        }
+    }
+
+    /// A live session moved from one upstream to another.
+    pub fn failover(&self, from: &str, to: &str) {
+        self.failovers.with_label_values(&[from, to]).inc();
     }
 
     /// Add a metric owned elsewhere (usage, …) to this registry; its name must be new.

@@ -5,7 +5,8 @@
 use super::plugin_args::PluginArgs;
 use super::values::{Seconds, parse_bool, parse_message_bytes, parse_positive};
 use super::{
-    ClientLimits, ClientTokens, Config, default_session_template, defaults, load_session_template,
+    ClientLimits, ClientTokens, Config, UpstreamConfig, default_session_template, defaults,
+    load_session_template,
 };
 use crate::resilience::{BreakerSettings, RetrySettings};
 use crate::secret::Secret;
@@ -26,6 +27,9 @@ pub struct ServeArgs {
     #[arg(long, env = "PORT", value_name = "PORT", default_value_t = defaults::PORT)]
     pub port: u16,
 
+    /// Several named upstreams (TOML, `[[upstream]]` entries: see the README); takes precedence over every single-upstream variable.
+    #[arg(long, env = "UPSTREAMS_FILE", value_name = "UPSTREAMS_FILE")]
+    pub upstreams_file: Option<PathBuf>,
     /// Any Realtime-compatible ws:// or wss:// URL to use as the upstream (takes precedence over Azure/OpenAI).
     #[arg(long, env = "UPSTREAM_URL", value_name = "UPSTREAM_URL")]
     pub upstream_url: Option<String>,
@@ -277,7 +281,21 @@ fn breaker(
 impl ServeArgs {
     /// Validate and type the options. Errors name the variable and what is wrong with its value.
     pub fn into_config(self) -> anyhow::Result<Config> {
-        let upstream = self.upstream()?;
+        let upstream_breaker = breaker(
+            "AZURE",
+            self.azure_circuit_failure_threshold,
+            self.azure_circuit_timeout,
+            self.azure_circuit_half_open_max_calls,
+            self.azure_circuit_success_threshold,
+        )?;
+        let upstream = match &self.upstreams_file {
+            Some(path) => UpstreamConfig::Pool(super::upstreams_file::load(
+                path,
+                upstream_breaker,
+                |var| std::env::var(var).ok(),
+            )?),
+            None => self.upstream()?,
+        };
         let tokens = self.client_tokens()?;
         let session_template = match &self.session_config {
             Some(path) => load_session_template(path)?,
@@ -312,13 +330,7 @@ impl ServeArgs {
             kb_dir: self.kb_dir,
             session_template,
             retry,
-            upstream_breaker: breaker(
-                "AZURE",
-                self.azure_circuit_failure_threshold,
-                self.azure_circuit_timeout,
-                self.azure_circuit_half_open_max_calls,
-                self.azure_circuit_success_threshold,
-            )?,
+            upstream_breaker,
             rag_breaker: breaker(
                 "RAG",
                 self.rag_circuit_failure_threshold,

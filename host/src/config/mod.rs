@@ -11,6 +11,7 @@ mod plugin_args;
 mod readme;
 mod tokens;
 mod upstream_choice;
+mod upstreams_file;
 mod values;
 
 pub use args::ServeArgs;
@@ -33,6 +34,8 @@ pub enum UpstreamConfig {
     Fixed(Endpoint),
     /// The embedded simulator, started in-process on a loopback port.
     Simulator,
+    /// Several named upstreams (`UPSTREAMS_FILE`), tried by priority and weight.
+    Pool(Vec<crate::upstream::UpstreamSpec>),
 }
 
 /// The gateway's validated configuration.

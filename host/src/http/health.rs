@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// The seed's health JSON, plus uptime, active sessions and plugins.
 pub fn health_json(gateway: &Gateway) -> Value {
-    let upstream = gateway.upstream().breaker_state();
+    let upstream = gateway.upstreams().primary().breaker_state();
     let rag = gateway.knowledge_search().breaker_state();
     let healthy = upstream == BreakerState::Closed && rag == BreakerState::Closed;
     let metrics = gateway.metrics();
@@ -25,7 +25,8 @@ pub fn health_json(gateway: &Gateway) -> Value {
         "uptime_seconds": (gateway.uptime_seconds() * 10.0).round() / 10.0,
         "active_sessions": metrics.active_sessions(),
         "memory_rss_bytes": crate::process::rss_bytes(),
-        "upstream": gateway.upstream().health_json(),
+        "upstream": gateway.upstreams().primary().health_json(),
+        "upstreams": gateway.upstreams().health_json(),
         "plugins": gateway.plugins().health_json(),
     })
 }
@@ -44,7 +45,7 @@ pub fn unready_reasons(gateway: &Gateway) -> Vec<&'static str> {
     if gateway.is_draining() {
         reasons.push("draining: shutting down");
     }
-    if gateway.upstream().breaker_state() == BreakerState::Open {
+    if !gateway.upstreams().any_available() {
         reasons.push("the upstream's circuit breaker is open");
     }
     reasons
@@ -67,7 +68,9 @@ pub(super) async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
 
 pub(super) async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     // Reading the breakers moves OPEN → HALF_OPEN when due, so the gauges are current.
-    gateway.upstream().breaker_state();
+    for upstream in gateway.upstreams().members() {
+        upstream.breaker_state();
+    }
     gateway.knowledge_search().breaker_state();
     (
         StatusCode::OK,

@@ -17,7 +17,7 @@ pub mod settings;
 mod properties;
 
 pub use backoff::{BackoffPolicy, Decision, Exponential, Operation, RetryContext};
-pub use breaker::{BreakerObserver, BreakerState, CircuitBreaker, Observers};
+pub use breaker::{BreakerObserver, BreakerState, CircuitBreaker, Observers, Rejected};
 pub use guard::Guard;
 pub use retry::RetryError;
 pub use settings::{BreakerSettings, RetrySettings, SettingsError};

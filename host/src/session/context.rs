@@ -4,7 +4,7 @@
 
 use crate::metrics::Metrics;
 use crate::tools::knowledge_search::KnowledgeSearch;
-use crate::upstream::{Flavour, Upstream};
+use crate::upstream::{Flavour, UpstreamPool};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +40,8 @@ pub struct SessionSettings {
 
 /// The handles a session uses.
 pub struct SessionContext {
-    pub upstream: Arc<Upstream>,
+    /// Every upstream, and the order sessions try them in.
+    pub upstreams: Arc<UpstreamPool>,
     pub search: Arc<KnowledgeSearch>,
     pub metrics: Arc<Metrics>,
     pub settings: SessionSettings,

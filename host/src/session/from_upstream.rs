@@ -86,6 +86,7 @@ impl Session {
         if self.echo.is_echo(&kind, &value) {
             if self.reconnects.restoring() && self.echo.restore_confirmed() {
                 self.reconnects.restored();
+                self.abandoned.clear();
             }
             return Flow::Continue;
         }

@@ -34,6 +34,10 @@ pub struct LiveSession {
     started_unix: u64,
     pub turns: AtomicU64,
     pub reconnects: AtomicU64,
+    /// Moves to another upstream.
+    pub failovers: AtomicU64,
+    /// The upstream it is on now (the one in `identity` until the first connect).
+    upstream: Mutex<Option<String>>,
     pub events_in: AtomicU64,
     pub bytes_in: AtomicU64,
     pub events_out: AtomicU64,
@@ -58,6 +62,20 @@ impl LiveSession {
     pub fn frame_out(&self, bytes: usize) {
         self.events_out.fetch_add(1, Ordering::Relaxed);
         self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The session is on the upstream `name` now.
+    pub fn set_upstream(&self, name: &str) {
+        *self.upstream.lock().unwrap_or_else(|p| p.into_inner()) = Some(name.to_string());
+    }
+
+    /// The upstream it is on.
+    pub fn upstream(&self) -> String {
+        self.upstream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_else(|| self.identity.upstream.clone())
     }
 
     /// The model named by the upstream's `session.created` / `session.updated`.
@@ -89,13 +107,14 @@ impl LiveSession {
             "kb": identity.kb,
             "path": identity.path,
             "client": identity.client.map(|a| a.to_string()),
-            "upstream": identity.upstream,
+            "upstream": self.upstream(),
             "correlation": identity.correlation,
             "client_name": identity.client_name.as_deref(),
             "started_at_unix": self.started_unix,
             "age_seconds": (self.since.elapsed().as_secs_f64() * 10.0).round() / 10.0,
             "turns": count(&self.turns),
             "reconnects": count(&self.reconnects),
+            "failovers": count(&self.failovers),
             "events_in": count(&self.events_in),
             "bytes_in": count(&self.bytes_in),
             "events_out": count(&self.events_out),
@@ -137,6 +156,8 @@ impl LiveSessions {
                 .map_or(0, |t| t.as_secs()),
             turns: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
+            failovers: AtomicU64::new(0),
+            upstream: Mutex::new(None),
             events_in: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             events_out: AtomicU64::new(0),

@@ -38,7 +38,7 @@ mod writer;
 pub use context::{SessionContext, SessionInit, SessionSettings};
 
 use crate::metrics::{Count, Fault};
-use crate::upstream::{LinkError, UpstreamSocket};
+use crate::upstream::{Connected, Lease, LinkError, Upstream, UpstreamSocket};
 use axum::extract::ws::{Message, WebSocket};
 use echo::RestoreEcho;
 use futures_util::stream::SplitStream;
@@ -71,7 +71,7 @@ struct ToolResult {
 }
 
 /// A reconnect in progress; `None` when the backoff policy gave up before trying.
-type Reconnect = Pin<Box<dyn Future<Output = Option<Result<UpstreamSocket, LinkError>>> + Send>>;
+type Reconnect = Pin<Box<dyn Future<Output = Option<Result<Connected, LinkError>>> + Send>>;
 
 enum Flow {
     Continue,
@@ -101,6 +101,10 @@ struct Session {
     drain_deadline: Option<Instant>,
     /// This session in the operators' registry (counters, the end signal).
     live: Arc<live::LiveSession>,
+    /// Its place on the upstream it is on.
+    on: Option<Lease>,
+    /// Upstreams given up on in this outage (failover skips them).
+    abandoned: Vec<String>,
 }
 
 impl Session {
@@ -125,7 +129,7 @@ pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit)
         kb: init.kb_id.clone(),
         path: init.path.clone(),
         client: init.client,
-        upstream: ctx.upstream.name(),
+        upstream: ctx.upstreams.primary().name().to_string(),
         correlation: init.correlation.clone(),
         client_name: init.client_name.clone(),
     };
@@ -133,7 +137,7 @@ pub async fn run(ctx: Arc<SessionContext>, socket: WebSocket, init: SessionInit)
         "session",
         id = %identity.id,
         kb = %identity.kb,
-        upstream = %identity.upstream,
+        upstream = tracing::field::Empty,
         correlation = tracing::field::Empty,
         client = tracing::field::Empty,
     );
@@ -212,6 +216,8 @@ async fn serve(
         last_client_event: Instant::now(),
         drain_deadline: None,
         live,
+        on: None,
+        abandoned: Vec::new(),
     };
     let writer_done = session.run(client_rx, tool_rx, &mut writer).await;
     drop(session);
@@ -233,7 +239,7 @@ async fn upstream_event(upstream: &mut Option<UpstreamIo>) -> upstream_io::Event
     }
 }
 
-async fn wait_for(reconnect: &mut Option<Reconnect>) -> Option<Result<UpstreamSocket, LinkError>> {
+async fn wait_for(reconnect: &mut Option<Reconnect>) -> Option<Result<Connected, LinkError>> {
     match reconnect {
         Some(future) => future.await,
         None => std::future::pending().await,
@@ -261,7 +267,10 @@ impl Session {
             return false;
         };
         match connected {
-            Ok(socket) => self.attach(socket),
+            Ok((upstream, socket)) => {
+                self.move_to(&upstream);
+                self.attach(socket);
+            }
             Err(error) => {
                 self.fail(&error).await;
                 return false;
@@ -307,7 +316,7 @@ impl Session {
                 result = wait_for(&mut reconnect) => {
                     reconnect = None;
                     match result {
-                        Some(Ok(socket)) => self.on_reconnected(socket).await,
+                        Some(Ok(connected)) => self.on_reconnected(connected).await,
                         Some(Err(error)) => {
                             self.fail(&error).await;
                             Flow::End
@@ -350,9 +359,9 @@ impl Session {
     async fn first_connect(
         &mut self,
         client_rx: &mut SplitStream<WebSocket>,
-    ) -> Option<Result<UpstreamSocket, LinkError>> {
+    ) -> Option<Result<Connected, LinkError>> {
         let ctx = self.ctx.clone();
-        let connect = ctx.upstream.connect(self.init.flavour);
+        let connect = ctx.upstreams.connect(self.init.flavour, &[]);
         tokio::pin!(connect);
         loop {
             tokio::select! {
@@ -368,6 +377,21 @@ impl Session {
     }
 
     // ---- to the upstream -----------------------------------------------------------------
+
+    /// The session is on `upstream` now: its place there, its name in the span and registry.
+    fn move_to(&mut self, upstream: &Arc<Upstream>) {
+        self.on = Some(upstream.lease());
+        tracing::Span::current().record("upstream", upstream.name());
+        self.live.set_upstream(upstream.name());
+    }
+
+    /// The upstream the session is on (the primary before the first connect).
+    fn current_upstream(&self) -> Arc<Upstream> {
+        match &self.on {
+            Some(lease) => lease.upstream().clone(),
+            None => self.ctx.upstreams.primary().clone(),
+        }
+    }
 
     /// A new upstream socket: frames go out through its queue, the session reads meanwhile.
     fn attach(&mut self, socket: UpstreamSocket) {

@@ -1,13 +1,15 @@
-//! When the upstream drops: tell the client, reconnect through the upstream's guard, restore
-//! the conversation from `memory`, replay what the old upstream never acknowledged (the
-//! journal), then forward what was held meanwhile — in order, each exactly once.
+//! When the upstream drops: tell the client, reconnect through the upstream's guard — or, when
+//! it cannot be reconnected (its retries exhausted, its breaker open, or it keeps dropping
+//! before the restore), move to the next upstream of the pool (failover) — restore the
+//! conversation from `memory`, replay what the old upstream never acknowledged (the journal),
+//! then forward what was held meanwhile — in order, each exactly once.
 
 use super::events;
 use super::journal::{Journal, Replay};
 use super::reconnects::Next;
 use super::{Flow, Reconnect, Session};
 use crate::metrics::{Count, Fault};
-use crate::upstream::UpstreamSocket;
+use crate::upstream::Connected;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 use tracing::Instrument;
@@ -24,18 +26,25 @@ impl Session {
         tracing::warn!("[WS] Azure disconnected: {why}");
         metrics.fault(Fault::UpstreamDisconnected);
         let (next, failed_restore) = self.reconnects.dropped();
+        let current = self.current_upstream();
         if failed_restore {
             // It accepted the connection, then failed before the conversation was back.
-            self.ctx.upstream.record_failure();
+            current.record_failure();
         }
         let failed_before = match next {
-            Next::Reconnect { failed_before } => failed_before,
+            Next::Reconnect { failed_before } => Some(failed_before),
             Next::GiveUp { attempts } => {
-                self.give_up(&format!(
-                    "it dropped {attempts} time(s) in a row before the conversation was restored ({why})"
-                ))
-                .await;
-                return None;
+                // This upstream keeps failing before the restore: another may take the session.
+                self.abandoned.push(current.name().to_string());
+                if self.ctx.upstreams.order(&self.abandoned).is_empty() {
+                    self.give_up(&format!(
+                        "it dropped {attempts} time(s) in a row before the conversation was restored ({why})"
+                    ))
+                    .await;
+                    return None;
+                }
+                self.reconnects.fresh_upstream();
+                None
             }
         };
         if let Some(response) = self.active_response.take() {
@@ -56,10 +65,24 @@ impl Session {
         }
         self.tell_operators("upstream.reconnecting", json!({ "reason": why }));
         tracing::info!("[WS] Attempting to reconnect to Azure...");
-        let upstream = self.ctx.upstream.clone();
+        let pool = self.ctx.upstreams.clone();
         let flavour = self.init.flavour;
+        let mut exclude = self.abandoned.clone();
         Some(Box::pin(
-            async move { upstream.reconnect(flavour, failed_before).await }.in_current_span(),
+            async move {
+                if let Some(failed_before) = failed_before {
+                    match current.reconnect(flavour, failed_before).await {
+                        Some(Ok(socket)) => return Some(Ok((current, socket))),
+                        lost if pool.members().len() == 1 => {
+                            return lost.map(|result| result.map(|socket| (current, socket)));
+                        }
+                        _ => exclude.push(current.name().to_string()),
+                    }
+                }
+                // Fail over: the next upstream in the pool's order that answers.
+                Some(pool.connect(flavour, &exclude).await)
+            }
+            .in_current_span(),
         ))
     }
 
@@ -81,8 +104,22 @@ impl Session {
         }
     }
 
-    pub(super) async fn on_reconnected(&mut self, socket: UpstreamSocket) -> Flow {
+    pub(super) async fn on_reconnected(&mut self, (upstream, socket): Connected) -> Flow {
         tracing::info!("[WS] Reconnected to Azure");
+        let from = self.current_upstream();
+        let failover = from.name() != upstream.name();
+        if failover {
+            tracing::warn!(
+                "[UPSTREAM] session moved from {} to {} (failover)",
+                from.name(),
+                upstream.name()
+            );
+            self.ctx.metrics.failover(from.name(), upstream.name());
+            self.live
+                .failovers
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.move_to(&upstream);
+        }
         self.ctx.metrics.count(Count::UpstreamReconnections);
         self.live
             .reconnects
@@ -136,16 +173,24 @@ impl Session {
                 other => return other,
             }
         }
-        let notice = json!({
+        let mut notice = json!({
             "restored_items": restored_items,
             "replayed_events": replayed,
             "dropped_items": dropped_items,
         });
-        self.tell_operators("upstream.reconnected", notice.clone());
-        if self.ctx.settings.notify_reconnect {
+        let kind = if failover {
+            notice["from"] = json!(from.name());
+            notice["to"] = json!(upstream.name());
+            "failover"
+        } else {
+            "reconnected"
+        };
+        self.tell_operators(&format!("upstream.{kind}"), notice.clone());
+        // A failover is always told: the conversation now runs somewhere else.
+        if self.ctx.settings.notify_reconnect || failover {
             return self
                 .to_client_value(events::upstream_notice(
-                    "voxgate.upstream.reconnected",
+                    &format!("voxgate.upstream.{kind}"),
                     notice,
                 ))
                 .await;

@@ -58,6 +58,12 @@ impl ReconnectBudget {
         self.restoring
     }
 
+    /// The session moves to another upstream: its attempts start again.
+    pub fn fresh_upstream(&mut self) {
+        self.failed = 0;
+        self.restoring = false;
+    }
+
     /// The new upstream session confirmed the restore: the outage is over.
     pub fn restored(&mut self) {
         self.restoring = false;

@@ -1,13 +1,16 @@
-//! The upstream as a session sees it: where it is ([`Target`]), and the [`Guard`] (the
-//! upstream breaker, retry settings, backoff policy) every connect goes through, with the
-//! seed's metrics. Built once by `Gateway::start`; sessions hold an `Arc` of it.
+//! One upstream as a session sees it: its name, where it is ([`Target`]), the [`Guard`] (its
+//! own breaker, the retry settings, the backoff policy) every connect goes through, its place
+//! in the pool (priority, weight, session limit) and what it has done (sessions on it, connect
+//! latency, errors). Built once by `Gateway::start`; the [`UpstreamPool`](super::UpstreamPool)
+//! holds them and sessions hold an `Arc` (and a [`Lease`]) of the one they are on.
 
 use super::{ConnectError, Endpoint, Flavour, UpstreamSocket, connect_once};
-use crate::metrics::{Count, Fault, Latency, Metrics};
+use crate::metrics::{Count, Fault, Latency, Metrics, UpstreamSeries};
 use crate::resilience::{BreakerState, ErrorClass, Guard, RetryError};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -22,26 +25,116 @@ pub enum Target {
     Simulator(SocketAddr),
 }
 
+/// Where an upstream stands in the pool's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// 1 is preferred; higher numbers are used when the lower ones cannot take a session.
+    pub priority: u32,
+    /// Share among upstreams of equal priority (at least 1).
+    pub weight: u32,
+    /// Sessions at once; 0 = no limit.
+    pub max_sessions: usize,
+}
+
+impl Default for Placement {
+    fn default() -> Placement {
+        Placement {
+            priority: 1,
+            weight: 1,
+            max_sessions: 0,
+        }
+    }
+}
+
 pub struct Upstream {
+    name: String,
     target: Target,
     guard: Guard,
     connect_timeout: Duration,
     metrics: Arc<Metrics>,
+    pub placement: Placement,
+    active: AtomicUsize,
+    connects: AtomicU64,
+    connect_failures: AtomicU64,
+    /// Exponentially weighted mean connect latency, µs (0 until the first connect).
+    connect_ewma_us: AtomicU64,
+    series: UpstreamSeries,
+}
+
+/// A session's place on an upstream (counted in its active sessions until dropped).
+pub struct Lease(Arc<Upstream>);
+
+impl Lease {
+    pub fn upstream(&self) -> &Arc<Upstream> {
+        &self.0
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+        self.0.series.sessions.dec();
+    }
 }
 
 impl Upstream {
     pub fn new(
+        name: String,
         target: Target,
         guard: Guard,
         connect_timeout: Duration,
         metrics: Arc<Metrics>,
+        placement: Placement,
     ) -> Upstream {
         Upstream {
+            series: metrics.upstream_series(&name),
+            name,
             target,
             guard,
             connect_timeout,
             metrics,
+            placement,
+            active: AtomicUsize::new(0),
+            connects: AtomicU64::new(0),
+            connect_failures: AtomicU64::new(0),
+            connect_ewma_us: AtomicU64::new(0),
         }
+    }
+
+    /// Hold a place on this upstream for a session.
+    pub fn lease(self: &Arc<Self>) -> Lease {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        self.series.sessions.inc();
+        Lease(self.clone())
+    }
+
+    /// Sessions on this upstream now.
+    pub fn active_sessions(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// Whether it can take one more session (under `max_sessions`).
+    pub fn has_room(&self) -> bool {
+        self.placement.max_sessions == 0 || self.active_sessions() < self.placement.max_sessions
+    }
+
+    /// Mean connect latency (seconds, weighted to recent connects).
+    pub fn connect_latency(&self) -> f64 {
+        self.connect_ewma_us.load(Ordering::Relaxed) as f64 / 1e6
+    }
+
+    fn record_connect(&self, seconds: f64) {
+        self.connects.fetch_add(1, Ordering::Relaxed);
+        let sample = (seconds * 1e6) as u64;
+        let _ = self
+            .connect_ewma_us
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(if old == 0 {
+                    sample
+                } else {
+                    (old * 4 + sample) / 5
+                })
+            });
     }
 
     /// The endpoint a client speaking `flavour` is connected to.
@@ -56,17 +149,35 @@ impl Upstream {
         }
     }
 
-    /// A short name for logs and spans: `simulator` or the endpoint's host.
-    pub fn name(&self) -> String {
-        match &self.target {
-            Target::Fixed(endpoint) => endpoint.host().to_string(),
-            Target::Simulator(_) => "simulator".into(),
-        }
+    /// Its name in the pool, logs, spans and metrics (`UPSTREAMS_FILE`; else `simulator` or
+    /// the endpoint's host).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its breaker's name (`azure` for the primary, else the upstream's name).
+    pub fn breaker_name(&self) -> &'static str {
+        self.guard.breaker().name()
     }
 
     /// The upstream breaker's state.
     pub fn breaker_state(&self) -> BreakerState {
         self.guard.state()
+    }
+
+    /// `/health.upstreams.<name>`: its breaker, sessions, connect latency and errors.
+    pub fn status_json(&self) -> Value {
+        json!({
+            "breaker": self.breaker_state().as_str(),
+            "active_sessions": self.active_sessions(),
+            "max_sessions": self.placement.max_sessions,
+            "priority": self.placement.priority,
+            "weight": self.placement.weight,
+            "connects": self.connects.load(Ordering::Relaxed),
+            "connect_errors": self.connect_failures.load(Ordering::Relaxed),
+            "connect_latency_seconds": (self.connect_latency() * 1e6).round() / 1e6,
+            "endpoint": self.health_json()["endpoint"],
+        })
     }
 
     /// `/health.upstream`: what sessions connect to (never a credential or a query string).
@@ -105,6 +216,7 @@ impl Upstream {
         let endpoint = self.endpoint(flavour);
         let metrics = &self.metrics;
         let timeout = self.connect_timeout;
+        let this = self;
         self.guard
             .run(ConnectError::class, |attempt| {
                 let endpoint = &endpoint;
@@ -112,12 +224,15 @@ impl Upstream {
                     let started = Instant::now();
                     match connect_once(endpoint, timeout).await {
                         Ok(socket) => {
+                            let took = started.elapsed().as_secs_f64();
                             metrics.count(Count::UpstreamConnections);
-                            metrics
-                                .observe(Latency::UpstreamConnect, started.elapsed().as_secs_f64());
+                            metrics.observe(Latency::UpstreamConnect, took);
+                            this.record_connect(took);
                             Ok(socket)
                         }
                         Err(error) => {
+                            this.connect_failures.fetch_add(1, Ordering::Relaxed);
+                            this.series.connect_errors.inc();
                             metrics.fault(match error {
                                 ConnectError::Timeout(_) => Fault::UpstreamTimeout,
                                 _ => Fault::UpstreamConnectionFailed,

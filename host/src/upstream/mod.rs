@@ -4,9 +4,22 @@
 
 mod endpoint;
 pub mod link;
+mod pool;
 
 pub use endpoint::{Auth, Endpoint, Flavour};
-pub use link::{LinkError, Target, Upstream};
+pub use link::{Lease, LinkError, Placement, Target, Upstream};
+pub use pool::{Connected, UpstreamPool};
+
+/// One configured upstream of `UPSTREAMS_FILE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamSpec {
+    pub name: String,
+    pub endpoint: Endpoint,
+    pub priority: u32,
+    pub weight: u32,
+    pub max_sessions: usize,
+    pub breaker: crate::resilience::BreakerSettings,
+}
 pub use voxgate_wire::net::{READ_BUFFER, socket_config};
 
 use crate::resilience::ErrorClass;
