@@ -169,6 +169,7 @@ impl Gateway {
                 pong_timeout: config.pong_timeout,
                 send_timeout: config.send_timeout,
                 ack_timeout: config.upstream_ack_timeout,
+                session_max_age: config.upstream_session_max_age,
                 notify_reconnect: config.notify_reconnect,
                 reconnect_buffer_events: config.reconnect_buffer_events,
                 restore_max_bytes: config.restore_max_bytes,

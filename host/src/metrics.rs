@@ -28,6 +28,7 @@ names!(
     Count {
         UpstreamConnections => "azure_connections",
         UpstreamReconnections => "azure_reconnections",
+        UpstreamRotations => "upstream_rotations",
         RagSearches => "rag_searches",
         WsConnections => "ws_connections",
         WsDisconnects => "ws_disconnects",

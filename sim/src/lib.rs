@@ -9,6 +9,8 @@
 //! `{"drop_after_events": 3}` (each open session is cut, without a close frame, after 3 more
 //! events it sends), `{"drop_new_sessions_after_events": 1}` (every session opened from now on
 //! is cut after sending that many events: an upstream that accepts and then fails), `{"stall": true}` (open sessions stop sending and stop answering pings),
+//! `{"max_session_age_ms": 1500}` (sessions opened from now on end at that age as the real
+//! service ends them: an `error` with code `session_expired`, then close 1000; 0 clears it),
 //! `{"latency_ms": 200}` (delay before answering every client event), `{"event_delay_ms": 50}`
 //! (delay before each event sent, so responses stream slowly), `{"clear": true}`.
 //! The workload of audio load tests: `{"audio_frames": 90, "audio_pace_ms": 20}` (each audio
@@ -68,6 +70,7 @@ struct Shared {
     event_delay: Duration,
     audio_frames: Option<u32>,
     audio_pace: Duration,
+    max_session_age: Option<Duration>,
     sessions: Vec<SessionRecord>,
     controls: HashMap<String, mpsc::UnboundedSender<Control>>,
 }
@@ -94,6 +97,8 @@ pub struct Faults {
     pub audio_frames: Option<u32>,
     /// Time between a response's audio frames (none unless set).
     pub audio_pace_ms: Option<u64>,
+    /// Sessions opened from now on expire at this age (0: never).
+    pub max_session_age_ms: Option<u64>,
     pub clear: Option<bool>,
 }
 
@@ -169,6 +174,10 @@ impl Simulator {
             shared.event_delay = Duration::ZERO;
             shared.audio_frames = None;
             shared.audio_pace = Duration::ZERO;
+            shared.max_session_age = None;
+        }
+        if let Some(ms) = faults.max_session_age_ms {
+            shared.max_session_age = (ms > 0).then(|| Duration::from_millis(ms));
         }
         if let Some(refuse) = faults.refuse {
             shared.refuse = (refuse.count > 0).then_some((refuse.status, refuse.count));
@@ -277,8 +286,9 @@ async fn upgrade(
             open: true,
         });
         shared.controls.insert(id.clone(), tx);
-        shared.drop_new_after
+        (shared.drop_new_after, shared.max_session_age)
     };
+    let (drop_after, max_age) = drop_after;
     let flavour = Flavour::of_path(uri.path());
     ws.on_upgrade(move |socket| async move {
         session::run(
@@ -287,6 +297,7 @@ async fn upgrade(
             Conversation::new(flavour, id.clone()),
             rx,
             drop_after,
+            max_age,
         )
         .await;
         let mut shared = sim.lock();

@@ -104,7 +104,9 @@ pub(super) async fn run(
     mut conversation: Conversation,
     mut controls: mpsc::UnboundedReceiver<Control>,
     drop_after: Option<u32>,
+    max_age: Option<Duration>,
 ) {
+    let expires = max_age.map(|age| Instant::now() + age);
     let mut out = Outbox {
         socket,
         drop_after,
@@ -133,6 +135,19 @@ pub(super) async fn run(
                 Some(Control::Stall) => stalled = true,
                 None => return,
             },
+            () = until(expires) => {
+                // As the real service ends a session at its maximum duration.
+                let minutes = max_age.unwrap_or_default().as_secs_f64() / 60.0;
+                let expired = conversation.error(
+                    "session_expired",
+                    format!("Your session hit the maximum duration of {minutes:.2} minutes."),
+                    None,
+                );
+                let _ = out.send(expired).await;
+                let frame = CloseFrame { code: 1000, reason: "session_expired".into() };
+                let _ = out.socket.send(Message::Close(Some(frame))).await;
+                return;
+            }
             () = until(out.next_due()), if !stalled => {
                 if out.send_due().await.is_err() {
                     return;

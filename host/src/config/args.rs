@@ -163,6 +163,9 @@ pub struct ServeArgs {
     /// Seconds an upstream may stay silent while events it has not acknowledged wait; then it counts as gone (reconnect, replay).
     #[arg(long, env = "UPSTREAM_ACK_TIMEOUT", value_name = "UPSTREAM_ACK_TIMEOUT", default_value_t = Seconds(defaults::UPSTREAM_ACK_TIMEOUT))]
     pub upstream_ack_timeout: Seconds,
+    /// Age after which a session's upstream session is replaced, at its first quiet moment, by a new one holding the same conversation (make-before-break), seconds; 0 = never.
+    #[arg(long, env = "UPSTREAM_SESSION_MAX_AGE", value_name = "UPSTREAM_SESSION_MAX_AGE", default_value_t = Seconds(defaults::UPSTREAM_SESSION_MAX_AGE))]
+    pub upstream_session_max_age: Seconds,
     /// Send `voxgate.upstream.reconnecting` / `voxgate.upstream.reconnected` events to clients.
     #[arg(long, env = "NOTIFY_RECONNECT", value_name = "NOTIFY_RECONNECT", default_value_t = defaults::NOTIFY_RECONNECT, value_parser = parse_bool, action = clap::ArgAction::Set)]
     pub notify_reconnect: bool,
@@ -342,6 +345,7 @@ impl ServeArgs {
             ping_interval,
             pong_timeout,
             send_timeout,
+            upstream_session_max_age: self.upstream_session_max_age.0,
             upstream_ack_timeout: positive_seconds(
                 self.upstream_ack_timeout,
                 "UPSTREAM_ACK_TIMEOUT",

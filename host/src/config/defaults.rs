@@ -60,6 +60,8 @@ pub const MAX_SESSIONS: u32 = 10_000;
 pub const MAX_SESSIONS_PER_IP: u32 = 0;
 pub const RATE_LIMIT_EVENTS_PER_SECOND: u32 = 500;
 pub const IDLE_TIMEOUT: Duration = secs(1800);
+/// Rotate upstream sessions before the service's own maximum (30 or 60 minutes).
+pub const UPSTREAM_SESSION_MAX_AGE: Duration = secs(1500);
 pub const SHUTDOWN_GRACE: Duration = secs(10);
 pub const HANDSHAKE_TIMEOUT: Duration = secs(10);
 pub const MAX_PENDING_CONNECTIONS: u32 = 1024;

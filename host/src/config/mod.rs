@@ -60,6 +60,8 @@ pub struct Config {
     pub send_timeout: Duration,
     /// Unacknowledged events and no word from the upstream for this long: it is gone.
     pub upstream_ack_timeout: Duration,
+    /// Upstream sessions older than this are rotated at a quiet moment; zero = never.
+    pub upstream_session_max_age: Duration,
     pub notify_reconnect: bool,
     /// Client events held while the upstream reconnects.
     pub reconnect_buffer_events: usize,
@@ -160,6 +162,7 @@ impl Default for Config {
             pong_timeout: defaults::PONG_TIMEOUT,
             send_timeout: defaults::SEND_TIMEOUT,
             upstream_ack_timeout: defaults::UPSTREAM_ACK_TIMEOUT,
+            upstream_session_max_age: defaults::UPSTREAM_SESSION_MAX_AGE,
             notify_reconnect: defaults::NOTIFY_RECONNECT,
             reconnect_buffer_events: defaults::RECONNECT_BUFFER_EVENTS as usize,
             restore_max_bytes: defaults::RESTORE_MAX_BYTES as usize,

@@ -47,6 +47,7 @@ impl Session {
         }
         match frame {
             Message::Text(text) if events::is_valid_append(&text) => {
+                self.rotation.audio();
                 self.forward(Pending::Audio(frames::to_upstream(text)))
                     .await
             }

@@ -21,6 +21,8 @@ pub struct SessionSettings {
     pub send_timeout: Duration,
     /// Unacknowledged events and no word from the upstream for this long: it is gone.
     pub ack_timeout: Duration,
+    /// Rotate the upstream session after this age (zero: never).
+    pub session_max_age: Duration,
     pub notify_reconnect: bool,
     /// Client events held while the upstream reconnects.
     pub reconnect_buffer_events: usize,

@@ -91,6 +91,13 @@ impl Session {
             return Flow::Continue;
         }
         match kind.as_str() {
+            // The upstream session reached its maximum age: rotate now (the client is not
+            // told of an error; the conversation goes on in a new upstream session).
+            "error" if value["error"]["code"] == "session_expired" => {
+                tracing::info!("[UPSTREAM] the upstream session expired; rotating");
+                self.expiring = true;
+                return Flow::Reconnect("the upstream session expired (session_expired)".into());
+            }
             "response.created" => {
                 self.echo.response_started();
                 self.active_response = value["response"]["id"].as_str().map(str::to_owned);

@@ -30,6 +30,7 @@ mod outage;
 mod rate;
 mod reconnect;
 mod reconnects;
+mod rotation;
 mod rounds;
 pub mod settings;
 mod upstream_io;
@@ -105,6 +106,12 @@ struct Session {
     on: Option<Lease>,
     /// Upstreams given up on in this outage (failover skips them).
     abandoned: Vec<String>,
+    /// When to rotate the upstream session (`UPSTREAM_SESSION_MAX_AGE`).
+    rotation: rotation::RotationClock,
+    /// The upstream said its session expired: the reconnect that follows is a rotation.
+    expiring: bool,
+    /// A rotation's new upstream session, connected, waiting for a quiet moment.
+    standby: Option<(Connected, Instant)>,
 }
 
 impl Session {
@@ -218,6 +225,9 @@ async fn serve(
         live,
         on: None,
         abandoned: Vec::new(),
+        rotation: rotation::RotationClock::new(settings.session_max_age),
+        expiring: false,
+        standby: None,
     };
     let writer_done = session.run(client_rx, tool_rx, &mut writer).await;
     drop(session);
@@ -293,6 +303,7 @@ impl Session {
         );
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reconnect: Option<Reconnect> = None;
+        let mut rotate: Option<Reconnect> = None;
         let mut shutdown = ctx.shutdown.clone();
         let idle = settings.idle_timeout;
         let mut writer_done = false;
@@ -324,6 +335,17 @@ impl Session {
                         None => self.give_up("the backoff policy gave up reconnecting").await,
                     }
                 }
+                _ = until(self.rotation.due()) => {
+                    self.rotation.fire();
+                    Flow::Continue
+                }
+                result = wait_for(&mut rotate) => {
+                    rotate = None;
+                    match result {
+                        Some(connected) => self.on_rotation_connected(connected).await,
+                        None => Flow::Continue,
+                    }
+                }
                 Some(result) = tool_rx.recv() => self.on_tool_result(result).await,
                 _ = ping.tick() => self.ping().await,
                 _ = until(self.keepalive.next_due()) => self.on_pong_overdue(),
@@ -340,12 +362,20 @@ impl Session {
                 () = live.ended() => self.end_by_operator().await,
             };
             match flow {
-                Flow::Continue => {}
+                Flow::Continue => {
+                    if rotate.is_none() && reconnect.is_none() && self.upstream.is_some() {
+                        rotate = self.begin_rotation();
+                    }
+                }
                 Flow::End => break,
-                Flow::Reconnect(why) => match self.begin_reconnect(&why).await {
-                    Some(future) => reconnect = Some(future),
-                    None => break,
-                },
+                Flow::Reconnect(why) => {
+                    // A rotation under way is moot: the reconnect restores anyway.
+                    rotate = None;
+                    match self.begin_reconnect(&why).await {
+                        Some(future) => reconnect = Some(future),
+                        None => break,
+                    }
+                }
             }
         }
         if let Some(upstream) = self.upstream.take() {
@@ -397,6 +427,7 @@ impl Session {
     fn attach(&mut self, socket: UpstreamSocket) {
         self.upstream = Some(UpstreamIo::new(socket, self.ctx.settings.send_timeout));
         self.last_upstream_frame = Instant::now();
+        self.rotation.started();
     }
 
     /// Queue a frame for the upstream (it goes out while the session keeps reading).

@@ -14,6 +14,15 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 use tracing::Instrument;
 
+/// Why a new upstream session is being restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Why {
+    /// The old one dropped.
+    Reconnect,
+    /// The old one reached its age (`UPSTREAM_SESSION_MAX_AGE`) or expired (`session_expired`).
+    Rotation,
+}
+
 impl Session {
     /// The upstream dropped: start reconnecting, or — when every reconnect of this outage
     /// failed — tell the client and return `None` (the session ends).
@@ -56,7 +65,7 @@ impl Session {
             ))
             .await;
         }
-        if self.ctx.settings.notify_reconnect {
+        if self.ctx.settings.notify_reconnect && !self.expiring {
             self.to_client_value(events::upstream_notice(
                 "voxgate.upstream.reconnecting",
                 json!({ "reason": why }),
@@ -104,8 +113,24 @@ impl Session {
         }
     }
 
-    pub(super) async fn on_reconnected(&mut self, (upstream, socket): Connected) -> Flow {
-        tracing::info!("[WS] Reconnected to Azure");
+    pub(super) async fn on_reconnected(&mut self, connected: Connected) -> Flow {
+        let why = if std::mem::take(&mut self.expiring) {
+            self.ctx.metrics.count(Count::UpstreamRotations);
+            Why::Rotation
+        } else {
+            tracing::info!("[WS] Reconnected to Azure");
+            self.ctx.metrics.count(Count::UpstreamReconnections);
+            self.live
+                .reconnects
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Why::Reconnect
+        };
+        self.restore_into(connected, why).await
+    }
+
+    /// A new upstream session (after a drop, or a rotation) gets the conversation: restore,
+    /// replay, then what was held; the client is told what happened.
+    pub(super) async fn restore_into(&mut self, (upstream, socket): Connected, why: Why) -> Flow {
         let from = self.current_upstream();
         let failover = from.name() != upstream.name();
         if failover {
@@ -120,10 +145,6 @@ impl Session {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.move_to(&upstream);
         }
-        self.ctx.metrics.count(Count::UpstreamReconnections);
-        self.live
-            .reconnects
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.attach(socket);
         self.reconnects.reconnected();
         let (restore, ids) = self.memory.restore_events();
@@ -182,6 +203,8 @@ impl Session {
             notice["from"] = json!(from.name());
             notice["to"] = json!(upstream.name());
             "failover"
+        } else if why == Why::Rotation {
+            "rotated"
         } else {
             "reconnected"
         };
