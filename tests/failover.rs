@@ -21,6 +21,7 @@ fn spec(name: &str, sim: &Sim, priority: u32, breaker_timeout: Duration) -> Upst
         weight: 1,
         max_sessions: 0,
         breaker: breaker(3, breaker_timeout),
+        session: None,
     }
 }
 

@@ -54,7 +54,7 @@ impl Gateway {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let metrics = Arc::new(Metrics::new());
         let feed = Arc::new(Feed::default());
-        // (name, target, placement, breaker settings) of each upstream, the primary first.
+        // (name, target, placement, breaker settings, own session settings) of each upstream.
         let (members, simulator) = match &config.upstream {
             UpstreamConfig::Fixed(endpoint) => {
                 tracing::info!("upstream: {}", endpoint.display());
@@ -63,6 +63,7 @@ impl Gateway {
                     Target::Fixed(endpoint.clone()),
                     Placement::default(),
                     config.upstream_breaker,
+                    None,
                 );
                 (vec![member], None)
             }
@@ -77,6 +78,7 @@ impl Gateway {
                     Target::Simulator(addr),
                     Placement::default(),
                     config.upstream_breaker,
+                    None,
                 );
                 (vec![member], Some((simulator, addr)))
             }
@@ -98,7 +100,13 @@ impl Gateway {
                             weight: s.weight,
                             max_sessions: s.max_sessions,
                         };
-                        (s.name, Target::Fixed(s.endpoint), placement, s.breaker)
+                        (
+                            s.name,
+                            Target::Fixed(s.endpoint),
+                            placement,
+                            s.breaker,
+                            s.session,
+                        )
                     })
                     .collect();
                 (members, None)
@@ -121,7 +129,7 @@ impl Gateway {
         let members = members
             .into_iter()
             .enumerate()
-            .map(|(i, (name, target, placement, settings))| {
+            .map(|(i, (name, target, placement, settings, session))| {
                 // The primary's breaker keeps the seed's name (`azure`, in /health and
                 // /metrics); the others are named after their upstream (names are validated
                 // and few, so leaking them for a 'static label is bounded).
@@ -130,19 +138,22 @@ impl Gateway {
                 } else {
                     Box::leak(name.clone().into_boxed_str())
                 };
-                Arc::new(Upstream::new(
-                    name,
-                    target,
-                    Guard::new(
-                        Operation::UpstreamConnect,
-                        config.retry,
-                        policy.clone(),
-                        breaker(breaker_name, settings, &metrics, &feed),
-                    ),
-                    config.upstream_connect_timeout,
-                    metrics.clone(),
-                    placement,
-                ))
+                Arc::new(
+                    Upstream::new(
+                        name,
+                        target,
+                        Guard::new(
+                            Operation::UpstreamConnect,
+                            config.retry,
+                            policy.clone(),
+                            breaker(breaker_name, settings, &metrics, &feed),
+                        ),
+                        config.upstream_connect_timeout,
+                        metrics.clone(),
+                        placement,
+                    )
+                    .with_session(session),
+                )
             })
             .collect();
         let upstream = Arc::new(UpstreamPool::new(members));

@@ -37,6 +37,8 @@ struct Entry {
     #[serde(default)]
     max_sessions: usize,
     breaker: Option<Breaker>,
+    /// Session settings of this upstream's own (model, voice …).
+    session: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,7 +128,14 @@ fn parse(
                 .with_context(|| format!("{at}: breaker"))?
             }
         };
+        let session = match &entry.session {
+            Some(table) => {
+                Some(serde_json::to_value(table).with_context(|| format!("{at}: session"))?)
+            }
+            None => None,
+        };
         specs.push(UpstreamSpec {
+            session,
             name: entry.name,
             endpoint,
             priority: entry.priority,
@@ -199,6 +208,8 @@ api_key_env = "SWEDEN_API_KEY"
 max_sessions = 500
 [upstream.breaker]
 failure_threshold = 2
+[upstream.session]
+voice = "verse"
 
 [[upstream]]
 name = "openai"
@@ -215,6 +226,11 @@ weight = 3
         assert_eq!(specs.len(), 2);
         assert_eq!((specs[0].priority, specs[0].max_sessions), (1, 500));
         assert_eq!(specs[0].breaker.failure_threshold(), 2);
+        assert_eq!(
+            specs[0].session,
+            Some(serde_json::json!({ "voice": "verse" }))
+        );
+        assert_eq!(specs[1].session, None);
         assert_eq!(specs[0].endpoint.host(), "sweden.openai.azure.com");
         assert_eq!((specs[1].priority, specs[1].weight), (2, 3));
         assert_eq!(

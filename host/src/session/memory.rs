@@ -30,6 +30,8 @@ pub struct Memory {
     /// The appends since the last commit, as the client wrote them (shared, not copied).
     pending_audio: VecDeque<Utf8Bytes>,
     pending_audio_bytes: usize,
+    /// The session settings the current upstream imposes (`[upstream.session]`: model, voice).
+    upstream_override: Option<Value>,
 }
 
 fn json_size(item: &Value) -> usize {
@@ -48,12 +50,28 @@ impl Memory {
             forgotten: 0,
             pending_audio: VecDeque::new(),
             pending_audio_bytes: 0,
+            upstream_override: None,
         }
     }
 
-    /// The full `session.update` for the upstream (template + client updates + gateway tools).
+    /// The full `session.update` for the upstream (template + client updates + the current
+    /// upstream's own settings + gateway tools).
     pub fn session_update(&self) -> Value {
-        json!({ "type": "session.update", "session": upstream_session(&self.session, self.flavour) })
+        let session = match &self.upstream_override {
+            Some(own) => {
+                let mut session = self.session.clone();
+                merge(&mut session, own);
+                upstream_session(&session, self.flavour)
+            }
+            None => upstream_session(&self.session, self.flavour),
+        };
+        json!({ "type": "session.update", "session": session })
+    }
+
+    /// The session now runs on an upstream with these settings of its own (a model name or a
+    /// voice belongs to the upstream, so they win over the client's).
+    pub fn set_upstream_override(&mut self, own: Option<Value>) {
+        self.upstream_override = own;
     }
 
     /// A client event on its way upstream.
@@ -250,6 +268,37 @@ fn restorable(item: &Value, flavour: Flavour) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_upstreams_own_settings_win_and_follow_the_session_to_another() {
+        let mut m = Memory::new(
+            &json!({"voice": "alloy", "model": "x"}),
+            Flavour::Ga,
+            1 << 20,
+        );
+        m.client_event(
+            "session.update",
+            &json!({"session": {"voice": "ash", "instructions": "be brief"}}),
+        );
+        m.set_upstream_override(Some(
+            json!({"model": "gpt-realtime-mini", "voice": "verse"}),
+        ));
+        let session = &m.session_update()["session"];
+        assert_eq!(
+            (session["model"].as_str(), session["voice"].as_str()),
+            (Some("gpt-realtime-mini"), Some("verse"))
+        );
+        assert_eq!(
+            session["instructions"], "be brief",
+            "the client's other settings stay"
+        );
+        m.set_upstream_override(None);
+        let (restore, _) = m.restore_events();
+        assert_eq!(
+            restore[0]["session"]["voice"], "ash",
+            "on an upstream without its own"
+        );
+    }
 
     #[test]
     fn restores_settings_items_and_the_audio_after_the_last_commit() {

@@ -411,6 +411,8 @@ impl Session {
     /// The session is on `upstream` now: its place there, its name in the span and registry.
     fn move_to(&mut self, upstream: &Arc<Upstream>) {
         self.on = Some(upstream.lease());
+        self.memory
+            .set_upstream_override(upstream.session_override().cloned());
         tracing::Span::current().record("upstream", upstream.name());
         self.live.set_upstream(upstream.name());
     }

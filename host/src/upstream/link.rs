@@ -59,6 +59,7 @@ pub struct Upstream {
     /// Exponentially weighted mean connect latency, µs (0 until the first connect).
     connect_ewma_us: AtomicU64,
     series: UpstreamSeries,
+    session_override: Option<Value>,
 }
 
 /// A session's place on an upstream (counted in its active sessions until dropped).
@@ -98,7 +99,19 @@ impl Upstream {
             connects: AtomicU64::new(0),
             connect_failures: AtomicU64::new(0),
             connect_ewma_us: AtomicU64::new(0),
+            session_override: None,
         }
+    }
+
+    /// With session settings of its own (model, voice), applied over every session sent here.
+    pub fn with_session(mut self, session: Option<Value>) -> Upstream {
+        self.session_override = session;
+        self
+    }
+
+    /// Its own session settings, if any.
+    pub fn session_override(&self) -> Option<&Value> {
+        self.session_override.as_ref()
     }
 
     /// Hold a place on this upstream for a session.

@@ -19,6 +19,9 @@ pub struct UpstreamSpec {
     pub weight: u32,
     pub max_sessions: usize,
     pub breaker: crate::resilience::BreakerSettings,
+    /// Session settings of this upstream's own (`[upstream.session]`: model, voice …),
+    /// applied over the session whenever it is sent there.
+    pub session: Option<serde_json::Value>,
 }
 pub use voxgate_wire::net::{READ_BUFFER, socket_config};
 
