@@ -22,6 +22,7 @@ fn spec(name: &str, sim: &Sim, priority: u32, breaker_timeout: Duration) -> Upst
         max_sessions: 0,
         breaker: breaker(3, breaker_timeout),
         session: None,
+        tags: Vec::new(),
     }
 }
 

@@ -143,6 +143,7 @@ fn plugin_check_reports_worlds_imports_and_problems() {
         ("backoff-exponential", "backoff-policy"),
         ("backoff-decorrelated-jitter", "backoff-policy"),
         ("rag-bm25", "rag-search"),
+        ("test-routing-reverse", "routing-policy"),
     ] {
         let report = check(&built(plugin));
         assert!(report.passed(), "{plugin}: {report:?}");

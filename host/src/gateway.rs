@@ -10,12 +10,13 @@ use crate::kb::KnowledgeBases;
 use crate::metrics::Metrics;
 use crate::plugins::Plugins;
 use crate::plugins::backoff::PluginPolicy;
+use crate::plugins::routing::PluginRouter;
 use crate::resilience::{
     BackoffPolicy, BreakerObserver, BreakerSettings, CircuitBreaker, Guard, Observers, Operation,
 };
 use crate::session::{SessionContext, SessionSettings};
 use crate::tools::knowledge_search::KnowledgeSearch;
-use crate::upstream::{Placement, Target, Upstream, UpstreamPool};
+use crate::upstream::{Placement, Router, Target, Upstream, UpstreamPool};
 use crate::usage::Usage;
 use std::sync::Arc;
 use voxgate_sim::Simulator;
@@ -63,7 +64,7 @@ impl Gateway {
                     Target::Fixed(endpoint.clone()),
                     Placement::default(),
                     config.upstream_breaker,
-                    None,
+                    (None, Vec::new()),
                 );
                 (vec![member], None)
             }
@@ -78,7 +79,7 @@ impl Gateway {
                     Target::Simulator(addr),
                     Placement::default(),
                     config.upstream_breaker,
-                    None,
+                    (None, Vec::new()),
                 );
                 (vec![member], Some((simulator, addr)))
             }
@@ -105,7 +106,7 @@ impl Gateway {
                             Target::Fixed(s.endpoint),
                             placement,
                             s.breaker,
-                            s.session,
+                            (s.session, s.tags),
                         )
                     })
                     .collect();
@@ -129,34 +130,40 @@ impl Gateway {
         let members = members
             .into_iter()
             .enumerate()
-            .map(|(i, (name, target, placement, settings, session))| {
-                // The primary's breaker keeps the seed's name (`azure`, in /health and
-                // /metrics); the others are named after their upstream (names are validated
-                // and few, so leaking them for a 'static label is bounded).
-                let breaker_name: &'static str = if i == 0 {
-                    "azure"
-                } else {
-                    Box::leak(name.clone().into_boxed_str())
-                };
-                Arc::new(
-                    Upstream::new(
-                        name,
-                        target,
-                        Guard::new(
-                            Operation::UpstreamConnect,
-                            config.retry,
-                            policy.clone(),
-                            breaker(breaker_name, settings, &metrics, &feed),
-                        ),
-                        config.upstream_connect_timeout,
-                        metrics.clone(),
-                        placement,
+            .map(
+                |(i, (name, target, placement, settings, (session, tags)))| {
+                    // The primary's breaker keeps the seed's name (`azure`, in /health and
+                    // /metrics); the others are named after their upstream (names are validated
+                    // and few, so leaking them for a 'static label is bounded).
+                    let breaker_name: &'static str = if i == 0 {
+                        "azure"
+                    } else {
+                        Box::leak(name.clone().into_boxed_str())
+                    };
+                    Arc::new(
+                        Upstream::new(
+                            name,
+                            target,
+                            Guard::new(
+                                Operation::UpstreamConnect,
+                                config.retry,
+                                policy.clone(),
+                                breaker(breaker_name, settings, &metrics, &feed),
+                            ),
+                            config.upstream_connect_timeout,
+                            metrics.clone(),
+                            placement,
+                        )
+                        .with_session(session)
+                        .with_tags(tags),
                     )
-                    .with_session(session),
-                )
-            })
+                },
+            )
             .collect();
-        let upstream = Arc::new(UpstreamPool::new(members));
+        let router: Arc<dyn Router> = Arc::new(PluginRouter {
+            slot: plugins.routing.clone(),
+        });
+        let upstream = Arc::new(UpstreamPool::new(members).with_router(router));
         let search = Arc::new(KnowledgeSearch::new(
             plugins.rag.clone(),
             Guard::new(

@@ -39,6 +39,9 @@ struct Entry {
     breaker: Option<Breaker>,
     /// Session settings of this upstream's own (model, voice …).
     session: Option<toml::Table>,
+    /// Labels for routing policies (region, provider …).
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +98,9 @@ fn parse(
         if specs.iter().any(|s| s.name == entry.name) {
             bail!("{at}: name given twice");
         }
+        if entry.tags.len() > 16 || entry.tags.iter().any(|t| t.is_empty() || t.len() > 64) {
+            bail!("{at}: tags: at most 16, each 1 to 64 characters");
+        }
         if entry.weight == 0 {
             bail!("{at}: weight must be at least 1");
         }
@@ -136,6 +142,7 @@ fn parse(
         };
         specs.push(UpstreamSpec {
             session,
+            tags: entry.tags,
             name: entry.name,
             endpoint,
             priority: entry.priority,

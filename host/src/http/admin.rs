@@ -161,6 +161,7 @@ fn slot_name(slot: SlotName) -> &'static str {
     match slot {
         SlotName::Backoff => "backoff",
         SlotName::Rag => "rag",
+        SlotName::Routing => "routing",
     }
 }
 

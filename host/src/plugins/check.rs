@@ -4,6 +4,7 @@
 use super::backoff::{self, Backoff, probe_context};
 use super::engine::PluginEngine;
 use super::rag::{self, Rag};
+use super::routing::Routing;
 use super::slot::{Kind, Slot};
 use super::{PluginSettings, SlotLimits};
 use crate::kb::KnowledgeBases;
@@ -86,9 +87,14 @@ pub fn check(file: &Path, settings: &PluginSettings) -> Report {
         .any(|e| e.starts_with("voxgate:plugins/search"))
     {
         Rag::WORLD
+    } else if exports
+        .iter()
+        .any(|e| e.starts_with("voxgate:plugins/routing"))
+    {
+        Routing::WORLD
     } else {
         report.problems.push(format!(
-            "exports neither voxgate:plugins/backoff (world backoff-policy) nor voxgate:plugins/search (world rag-search); it exports: {}",
+            "exports none of voxgate:plugins/backoff (world backoff-policy), voxgate:plugins/search (world rag-search), voxgate:plugins/routing (world routing-policy); it exports: {}",
             if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
         ));
         return report;
@@ -115,6 +121,8 @@ pub fn check(file: &Path, settings: &PluginSettings) -> Report {
     };
     if world == Backoff::WORLD {
         probe_backoff(&bytes, dir.path(), settings.backoff.clone(), &mut report);
+    } else if world == Routing::WORLD {
+        probe_routing(&bytes, dir.path(), settings.backoff.clone(), &mut report);
     } else {
         probe_rag(&bytes, dir.path(), settings.rag.clone(), &mut report);
     }
@@ -179,6 +187,32 @@ fn probe_backoff(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Repo
         report
             .probes
             .push(format!("{class:?}: {}", decisions.join(", ")));
+    }
+}
+
+/// The smoke input's two candidates: the answer may only name them.
+fn probe_routing(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Report) {
+    let slot = match loaded::<Routing>(bytes, dir, limits, None) {
+        Ok(slot) => slot,
+        Err(problem) => return report.problems.push(problem),
+    };
+    let input = Routing::smoke_input();
+    let known: Vec<String> = input.0.iter().map(|c| c.name.clone()).collect();
+    match super::run_to_completion(slot.call(input)).unwrap_or(Err(super::slot::CallFault::Missing))
+    {
+        Ok(names) => {
+            let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(n)).collect();
+            if unknown.is_empty() {
+                report
+                    .probes
+                    .push(format!("order of [primary, secondary] → {names:?}"));
+            } else {
+                report.problems.push(format!(
+                    "the order names upstreams that are not candidates: {unknown:?}"
+                ));
+            }
+        }
+        Err(fault) => report.problems.push(format!("order: {fault}")),
     }
 }
 

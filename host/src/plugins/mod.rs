@@ -15,6 +15,7 @@ mod limiter;
 mod log_budget;
 pub mod rag;
 mod report;
+pub mod routing;
 mod sandbox;
 pub mod slot;
 mod stats;
@@ -67,6 +68,7 @@ pub struct PluginSettings {
 pub enum SlotName {
     Backoff,
     Rag,
+    Routing,
 }
 
 impl std::str::FromStr for SlotName {
@@ -76,6 +78,7 @@ impl std::str::FromStr for SlotName {
         match name {
             "backoff" => Ok(SlotName::Backoff),
             "rag" => Ok(SlotName::Rag),
+            "routing" => Ok(SlotName::Routing),
             other => Err(PluginError::UnknownSlot(other.to_string())),
         }
     }
@@ -84,7 +87,7 @@ impl std::str::FromStr for SlotName {
 /// Why an operator's plugin operation did not happen.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PluginError {
-    #[error("no plugin slot '{0}' (slots: backoff, rag)")]
+    #[error("no plugin slot '{0}' (slots: backoff, rag, routing)")]
     UnknownSlot(String),
     /// The file was refused; the live version keeps serving.
     #[error("{0}")]
@@ -104,6 +107,8 @@ pub const BUILD_DIR: &str = env!("VOXGATE_PLUGIN_BUILD_DIR");
 pub struct Plugins {
     pub backoff: Arc<Slot<backoff::Backoff>>,
     pub rag: Arc<Slot<rag::Rag>>,
+    /// Optional: empty (the default order) until a `routing.wasm` loads.
+    pub routing: Arc<Slot<routing::Routing>>,
     _watcher: Option<watcher::Watcher>,
 }
 
@@ -139,27 +144,43 @@ impl Plugins {
             settings.rag.clone(),
             cache(),
             Some(knowledge),
-            metrics,
-            feed,
+            metrics.clone(),
+            feed.clone(),
         )?);
         load_initial(&backoff, DEFAULT_BACKOFF)?;
         load_initial(&rag, DEFAULT_RAG)?;
-        let watcher = watcher::Watcher::start(dir, backoff.clone(), rag.clone());
+        // Routing policies are small and quick like backoff policies: the same limits.
+        let routing = Arc::new(Slot::new(
+            dir,
+            settings.backoff.clone(),
+            cache(),
+            None,
+            metrics,
+            feed,
+        )?);
+        if routing.path().exists() {
+            // A bad file leaves the default order in place; /health says why.
+            let _ = routing.reload();
+        }
+        let watcher = watcher::Watcher::start(dir, backoff.clone(), rag.clone(), routing.clone());
         Ok(Plugins {
             backoff,
             rag,
+            routing,
             _watcher: watcher,
         })
     }
 
     /// `/health.plugins`.
     pub fn health_json(&self) -> Value {
-        json!({ "backoff": self.backoff.health_json(), "rag": self.rag.health_json() })
+        json!({ "backoff": self.backoff.health_json(), "rag": self.rag.health_json(),
+            "routing": self.routing.health_json() })
     }
 
     /// `GET /admin/plugins`.
     pub fn admin_json(&self) -> Value {
-        json!({ "backoff": self.backoff.admin_json(), "rag": self.rag.admin_json() })
+        json!({ "backoff": self.backoff.admin_json(), "rag": self.rag.admin_json(),
+            "routing": self.routing.admin_json() })
     }
 
     /// Load the slot's file now (blocking: it may compile).
@@ -167,6 +188,7 @@ impl Plugins {
         match slot {
             SlotName::Backoff => self.backoff.reload(),
             SlotName::Rag => self.rag.reload(),
+            SlotName::Routing => self.routing.reload(),
         }
         .map_err(PluginError::Refused)
     }
@@ -176,6 +198,7 @@ impl Plugins {
         match slot {
             SlotName::Backoff => self.backoff.rollback(),
             SlotName::Rag => self.rag.rollback(),
+            SlotName::Routing => self.routing.rollback(),
         }
         .ok_or(PluginError::NoPrevious)
     }

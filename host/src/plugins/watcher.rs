@@ -5,6 +5,7 @@
 
 use super::backoff::Backoff;
 use super::rag::Rag;
+use super::routing::Routing;
 use super::slot::Slot;
 use notify_debouncer_full::notify::RecursiveMode;
 use notify_debouncer_full::notify::event::{AccessKind, AccessMode, EventKind};
@@ -31,19 +32,26 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    pub fn start(dir: &Path, backoff: Arc<Slot<Backoff>>, rag: Arc<Slot<Rag>>) -> Option<Watcher> {
+    pub fn start(
+        dir: &Path,
+        backoff: Arc<Slot<Backoff>>,
+        rag: Arc<Slot<Rag>>,
+        routing: Arc<Slot<Routing>>,
+    ) -> Option<Watcher> {
         let handler = move |result: DebounceEventResult| {
             let Ok(events) = result else { return };
-            let (mut backoff_changed, mut rag_changed) = (false, false);
+            let (mut backoff_changed, mut rag_changed, mut routing_changed) = (false, false, false);
             for event in events.iter().filter(|e| changes_content(&e.kind)) {
                 for path in &event.paths {
                     match path.file_name().and_then(|n| n.to_str()) {
                         Some("backoff.wasm") => backoff_changed = true,
                         Some("rag.wasm") => rag_changed = true,
+                        Some("routing.wasm") => routing_changed = true,
                         Some(name) if name.starts_with(".cache") || name.contains(".tmp") => {}
                         _ => {
                             backoff_changed = true;
                             rag_changed = true;
+                            routing_changed = true;
                         }
                     }
                 }
@@ -55,6 +63,9 @@ impl Watcher {
             }
             if rag_changed && rag.path().exists() {
                 let _ = rag.reload();
+            }
+            if routing_changed && routing.path().exists() {
+                let _ = routing.reload();
             }
         };
         let mut debouncer = match new_debouncer(DEBOUNCE, None, handler) {

@@ -39,7 +39,7 @@ mod writer;
 pub use context::{SessionContext, SessionInit, SessionSettings};
 
 use crate::metrics::{Count, Fault};
-use crate::upstream::{Connected, Lease, LinkError, Upstream, UpstreamSocket};
+use crate::upstream::{Connected, Lease, LinkError, RouteContext, Upstream, UpstreamSocket};
 use axum::extract::ws::{Message, WebSocket};
 use echo::RestoreEcho;
 use futures_util::stream::SplitStream;
@@ -391,7 +391,8 @@ impl Session {
         client_rx: &mut SplitStream<WebSocket>,
     ) -> Option<Result<Connected, LinkError>> {
         let ctx = self.ctx.clone();
-        let connect = ctx.upstreams.connect(self.init.flavour, &[]);
+        let route = self.route_context(Vec::new());
+        let connect = ctx.upstreams.connect(self.init.flavour, &route);
         tokio::pin!(connect);
         loop {
             tokio::select! {
@@ -415,6 +416,16 @@ impl Session {
             .set_upstream_override(upstream.session_override().cloned());
         tracing::Span::current().record("upstream", upstream.name());
         self.live.set_upstream(upstream.name());
+    }
+
+    /// What routing knows of this session; `lost`: upstreams it is moving away from.
+    fn route_context(&self, lost: Vec<String>) -> RouteContext {
+        RouteContext {
+            kb_id: self.init.kb_id.clone(),
+            client_path: self.init.path.clone(),
+            client_name: self.init.client_name.as_deref().map(str::to_owned),
+            lost,
+        }
     }
 
     /// The upstream the session is on (the primary before the first connect).

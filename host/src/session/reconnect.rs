@@ -76,7 +76,7 @@ impl Session {
         tracing::info!("[WS] Attempting to reconnect to Azure...");
         let pool = self.ctx.upstreams.clone();
         let flavour = self.init.flavour;
-        let mut exclude = self.abandoned.clone();
+        let mut route = self.route_context(self.abandoned.clone());
         Some(Box::pin(
             async move {
                 if let Some(failed_before) = failed_before {
@@ -85,11 +85,11 @@ impl Session {
                         lost if pool.members().len() == 1 => {
                             return lost.map(|result| result.map(|socket| (current, socket)));
                         }
-                        _ => exclude.push(current.name().to_string()),
+                        _ => route.lost.push(current.name().to_string()),
                     }
                 }
                 // Fail over: the next upstream in the pool's order that answers.
-                Some(pool.connect(flavour, &exclude).await)
+                Some(pool.connect(flavour, &route).await)
             }
             .in_current_span(),
         ))

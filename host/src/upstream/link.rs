@@ -60,6 +60,7 @@ pub struct Upstream {
     connect_ewma_us: AtomicU64,
     series: UpstreamSeries,
     session_override: Option<Value>,
+    tags: Vec<String>,
 }
 
 /// A session's place on an upstream (counted in its active sessions until dropped).
@@ -100,6 +101,34 @@ impl Upstream {
             connect_failures: AtomicU64::new(0),
             connect_ewma_us: AtomicU64::new(0),
             session_override: None,
+            tags: Vec::new(),
+        }
+    }
+
+    /// With labels for routing policies.
+    pub fn with_tags(mut self, tags: Vec<String>) -> Upstream {
+        self.tags = tags;
+        self
+    }
+
+    /// This upstream as a routing policy sees it now.
+    pub fn candidate(&self) -> super::Candidate {
+        let connects = self.connects.load(Ordering::Relaxed);
+        let failures = self.connect_failures.load(Ordering::Relaxed);
+        super::Candidate {
+            name: self.name.clone(),
+            breaker: self.breaker_state(),
+            priority: self.placement.priority,
+            weight: self.placement.weight,
+            active_sessions: u32::try_from(self.active_sessions()).unwrap_or(u32::MAX),
+            max_sessions: u32::try_from(self.placement.max_sessions).unwrap_or(u32::MAX),
+            connect_latency_ms: (self.connect_latency() * 1000.0) as u64,
+            error_rate: if connects == 0 {
+                if failures > 0 { failures as f64 } else { 0.0 }
+            } else {
+                failures as f64 / connects as f64
+            },
+            tags: self.tags.clone(),
         }
     }
 

@@ -5,10 +5,12 @@
 mod endpoint;
 pub mod link;
 mod pool;
+mod route;
 
 pub use endpoint::{Auth, Endpoint, Flavour};
 pub use link::{Lease, LinkError, Placement, Target, Upstream};
 pub use pool::{Connected, UpstreamPool};
+pub use route::{Candidate, RouteContext, Router, RouterFuture};
 
 /// One configured upstream of `UPSTREAMS_FILE`.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +24,8 @@ pub struct UpstreamSpec {
     /// Session settings of this upstream's own (`[upstream.session]`: model, voice …),
     /// applied over the session whenever it is sent there.
     pub session: Option<serde_json::Value>,
+    /// Free labels for routing policies (region, provider …).
+    pub tags: Vec<String>,
 }
 pub use voxgate_wire::net::{READ_BUFFER, socket_config};
 

@@ -8,6 +8,7 @@
 //! whose breaker is open is never tried, whatever else holds.
 
 use super::link::{LinkError, Upstream};
+use super::route::{RouteContext, Router};
 use super::{Flavour, UpstreamSocket};
 use crate::resilience::{BreakerState, Rejected, RetryError};
 use serde_json::{Map, Value};
@@ -16,6 +17,8 @@ use std::sync::Arc;
 pub struct UpstreamPool {
     /// By priority (stable: the file's order among equals).
     members: Vec<Arc<Upstream>>,
+    /// A routing policy replacing the default order (`routing.wasm`).
+    router: Option<Arc<dyn Router>>,
 }
 
 /// A connected upstream: which one, and its socket.
@@ -26,7 +29,51 @@ impl UpstreamPool {
     pub fn new(mut members: Vec<Arc<Upstream>>) -> UpstreamPool {
         assert!(!members.is_empty(), "a pool has at least one upstream");
         members.sort_by_key(|m| m.placement.priority);
-        UpstreamPool { members }
+        UpstreamPool {
+            members,
+            router: None,
+        }
+    }
+
+    /// Consult `router` for the order (it falls back to the default when it answers `None`).
+    pub fn with_router(mut self, router: Arc<dyn Router>) -> UpstreamPool {
+        self.router = Some(router);
+        self
+    }
+
+    /// Whether the upstream may take a session now.
+    fn usable(upstream: &Upstream) -> bool {
+        upstream.breaker_state() != BreakerState::Open && upstream.has_room()
+    }
+
+    /// Where this session goes, best first: the routing policy's order when there is one
+    /// (upstreams it names that are open, full or lost are skipped: the host has the last
+    /// word), else [`order`](Self::order).
+    pub async fn route(&self, ctx: &RouteContext) -> Vec<Arc<Upstream>> {
+        let Some(router) = &self.router else {
+            return self.order(&ctx.lost);
+        };
+        let candidates = self.members.iter().map(|m| m.candidate()).collect();
+        let Some(names) = router.order(candidates, ctx).await else {
+            return self.order(&ctx.lost);
+        };
+        let mut chosen: Vec<Arc<Upstream>> = Vec::new();
+        for name in names {
+            let Some(member) = self.members.iter().find(|m| m.name() == name) else {
+                continue;
+            };
+            if chosen.iter().any(|c| c.name() == name) || ctx.lost.contains(&name) {
+                continue;
+            }
+            if !Self::usable(member) {
+                tracing::info!(
+                    "[UPSTREAM] the routing policy chose {name}, which cannot take a session now (breaker open or full); skipped"
+                );
+                continue;
+            }
+            chosen.push(member.clone());
+        }
+        chosen
     }
 
     /// The upstream of highest priority (the seed's `circuit_breakers.azure`).
@@ -45,7 +92,7 @@ impl UpstreamPool {
             .members
             .iter()
             .filter(|m| !exclude.iter().any(|name| name == m.name()))
-            .filter(|m| m.breaker_state() != BreakerState::Open && m.has_room())
+            .filter(|m| Self::usable(m))
             .map(|m| {
                 // Weighted random order (Efraimidis–Spirakis): key = u^(1/weight), larger first.
                 let u: f64 = rand::random::<f64>().max(f64::MIN_POSITIVE);
@@ -57,15 +104,15 @@ impl UpstreamPool {
         candidates.into_iter().map(|(_, _, m)| m).collect()
     }
 
-    /// Connect a client speaking `flavour` to the first upstream in [`order`](Self::order)
-    /// that answers. When none can be tried, the primary's breaker refusal.
+    /// Connect a client speaking `flavour` to the first upstream in [`route`](Self::route)'s
+    /// order that answers. When none can be tried, the primary's breaker refusal.
     pub async fn connect(
         &self,
         flavour: Flavour,
-        exclude: &[String],
+        ctx: &RouteContext,
     ) -> Result<Connected, LinkError> {
         let mut last = None;
-        for upstream in self.order(exclude) {
+        for upstream in self.route(ctx).await {
             match upstream.connect(flavour).await {
                 Ok(socket) => return Ok((upstream, socket)),
                 Err(error) => {
