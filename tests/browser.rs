@@ -75,15 +75,7 @@ async fn the_try_it_page_answers_from_the_knowledge_base_through_a_client_token(
 }
 
 async fn admin(gw: &TestGateway, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("http://{}{path}", gw.addr))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    gw.admin_get(ADMIN, path).await
 }
 
 #[tokio::test]

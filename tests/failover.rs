@@ -38,16 +38,10 @@ async fn pool_gateway(a: &Sim, b: &Sim, breaker_timeout: Duration) -> TestGatewa
 }
 
 async fn sessions(gw: &TestGateway) -> Vec<Value> {
-    let listed: Value = reqwest::Client::new()
-        .get(format!("http://{}/admin/sessions", gw.addr))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
+    gw.admin_get(ADMIN, "/admin/sessions").await["sessions"]
+        .as_array()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    listed["sessions"].as_array().unwrap().clone()
+        .clone()
 }
 
 /// Kill an upstream: its open sessions are closed and every new connection refused.

@@ -4,7 +4,7 @@
 
 mod support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use support::*;
 use voxgate::config::UpstreamConfig;
@@ -42,21 +42,7 @@ async fn gateway(a: &Sim, b: &Sim, plugin: &str) -> TestGateway {
 }
 
 async fn upstreams(gw: &TestGateway) -> Vec<String> {
-    let listed: Value = reqwest::Client::new()
-        .get(format!("http://{}/admin/sessions", gw.addr))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    listed["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["upstream"].as_str().unwrap().to_string())
-        .collect()
+    gw.session_upstreams(ADMIN).await
 }
 
 #[tokio::test]

@@ -113,6 +113,29 @@ impl TestGateway {
         get_json(&format!("http://{}/health", self.addr)).await
     }
 
+    /// `GET path` with the admin token, as JSON.
+    pub async fn admin_get(&self, token: &str, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("http://{}{path}", self.addr))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("admin request")
+            .json()
+            .await
+            .expect("admin JSON")
+    }
+
+    /// The upstream each live session is on, oldest session first (`/admin/sessions`).
+    pub async fn session_upstreams(&self, token: &str) -> Vec<String> {
+        self.admin_get(token, "/admin/sessions").await["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .map(|s| s["upstream"].as_str().unwrap_or("?").to_string())
+            .collect()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         reqwest::get(format!("http://{}{path}", self.addr))
             .await
