@@ -5,8 +5,7 @@
 use super::plugin_args::PluginArgs;
 use super::values::{Seconds, parse_bool, parse_message_bytes, parse_positive};
 use super::{
-    ClientLimits, ClientTokens, Config, UpstreamConfig, default_session_template, defaults,
-    load_session_template,
+    ClientLimits, ClientTokens, Config, default_session_template, defaults, load_session_template,
 };
 use crate::resilience::{BreakerSettings, RetrySettings};
 use crate::secret::Secret;
@@ -291,14 +290,7 @@ impl ServeArgs {
             self.azure_circuit_half_open_max_calls,
             self.azure_circuit_success_threshold,
         )?;
-        let upstream = match &self.upstreams_file {
-            Some(path) => UpstreamConfig::Pool(super::upstreams_file::load(
-                path,
-                upstream_breaker,
-                |var| std::env::var(var).ok(),
-            )?),
-            None => self.upstream()?,
-        };
+        let upstream = self.upstream(upstream_breaker)?;
         let tokens = self.client_tokens()?;
         let session_template = match &self.session_config {
             Some(path) => load_session_template(path)?,

@@ -1,15 +1,20 @@
-//! Which upstream the options choose: `UPSTREAM_URL`, else Azure, else OpenAI, else the
-//! embedded simulator. Errors name the variable.
+//! Which upstream the options choose: `UPSTREAMS_FILE` (a pool), else `UPSTREAM_URL`, else
+//! Azure, else OpenAI, else the embedded simulator. Errors name the variable.
 
 use super::UpstreamConfig;
 use super::args::{ServeArgs, non_empty};
+use crate::resilience::BreakerSettings;
 use crate::secret::Secret;
 use crate::upstream::Endpoint;
 use anyhow::Context;
 
 impl ServeArgs {
-    /// Upstream selection: UPSTREAM_URL, else Azure, else OpenAI, else the embedded simulator.
-    pub(super) fn upstream(&self) -> anyhow::Result<UpstreamConfig> {
+    /// Upstream selection; `breaker`: the default breaker of a pool's upstreams.
+    pub(super) fn upstream(&self, breaker: BreakerSettings) -> anyhow::Result<UpstreamConfig> {
+        if let Some(path) = &self.upstreams_file {
+            let specs = super::upstreams_file::load(path, breaker, |var| std::env::var(var).ok())?;
+            return Ok(UpstreamConfig::Pool(specs));
+        }
         if let Some(url) = non_empty(&self.upstream_url) {
             let key = non_empty(&self.upstream_api_key).map(Secret::new);
             return Ok(UpstreamConfig::Fixed(

@@ -27,6 +27,7 @@ mod lifecycle;
 pub mod live;
 pub mod memory;
 mod outage;
+mod placement;
 mod rate;
 mod reconnect;
 mod reconnects;
@@ -34,12 +35,13 @@ mod rotation;
 mod rounds;
 pub mod settings;
 mod upstream_io;
+mod waits;
 mod writer;
 
 pub use context::{SessionContext, SessionInit, SessionSettings};
 
 use crate::metrics::{Count, Fault};
-use crate::upstream::{Connected, Lease, LinkError, RouteContext, Upstream, UpstreamSocket};
+use crate::upstream::{Connected, Lease, LinkError, UpstreamSocket};
 use axum::extract::ws::{Message, WebSocket};
 use echo::RestoreEcho;
 use futures_util::stream::SplitStream;
@@ -60,6 +62,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 use tracing::Instrument;
 use upstream_io::UpstreamIo;
+use waits::{until, upstream_event, wait_for};
 
 /// Frames queued for one client before the session waits for it.
 const CLIENT_QUEUE: usize = 256;
@@ -242,28 +245,6 @@ async fn serve(
     metrics.count(Count::WsDisconnects);
 }
 
-async fn upstream_event(upstream: &mut Option<UpstreamIo>) -> upstream_io::Event {
-    match upstream {
-        Some(io) => io.event().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn wait_for(reconnect: &mut Option<Reconnect>) -> Option<Result<Connected, LinkError>> {
-    match reconnect {
-        Some(future) => future.await,
-        None => std::future::pending().await,
-    }
-}
-
-/// A deadline to sleep until, or forever.
-async fn until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
 impl Session {
     /// The select loop; returns whether the client writer has already finished (its handle
     /// was consumed by the loop and must not be awaited again).
@@ -384,57 +365,7 @@ impl Session {
         writer_done
     }
 
-    /// Connect the first upstream while reading the client: its events wait in the outage
-    /// buffer, and a client that leaves cancels the connect (`None`: the session is over).
-    async fn first_connect(
-        &mut self,
-        client_rx: &mut SplitStream<WebSocket>,
-    ) -> Option<Result<Connected, LinkError>> {
-        let ctx = self.ctx.clone();
-        let route = self.route_context(Vec::new());
-        let connect = ctx.upstreams.connect(self.init.flavour, &route);
-        tokio::pin!(connect);
-        loop {
-            tokio::select! {
-                connected = &mut connect => return Some(connected),
-                frame = client_rx.next() => {
-                    if matches!(self.on_client(frame).await, Flow::End) {
-                        tracing::info!("[WS] the client left before the upstream answered; connect cancelled");
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-
     // ---- to the upstream -----------------------------------------------------------------
-
-    /// The session is on `upstream` now: its place there, its name in the span and registry.
-    fn move_to(&mut self, upstream: &Arc<Upstream>) {
-        self.on = Some(upstream.lease());
-        self.memory
-            .set_upstream_override(upstream.session_override().cloned());
-        tracing::Span::current().record("upstream", upstream.name());
-        self.live.set_upstream(upstream.name());
-    }
-
-    /// What routing knows of this session; `lost`: upstreams it is moving away from.
-    fn route_context(&self, lost: Vec<String>) -> RouteContext {
-        RouteContext {
-            kb_id: self.init.kb_id.clone(),
-            client_path: self.init.path.clone(),
-            client_name: self.init.client_name.as_deref().map(str::to_owned),
-            lost,
-        }
-    }
-
-    /// The upstream the session is on (the primary before the first connect).
-    fn current_upstream(&self) -> Arc<Upstream> {
-        match &self.on {
-            Some(lease) => lease.upstream().clone(),
-            None => self.ctx.upstreams.primary().clone(),
-        }
-    }
 
     /// A new upstream socket: frames go out through its queue, the session reads meanwhile.
     fn attach(&mut self, socket: UpstreamSocket) {
