@@ -72,6 +72,7 @@ async fn the_try_it_page_answers_from_the_knowledge_base_through_a_client_token(
         "the hits name their chunks: {hits}"
     );
     browser.screenshot("try-it.png").await;
+    browser.close().await;
 }
 
 async fn admin(gw: &TestGateway, path: &str) -> Value {
@@ -175,6 +176,7 @@ async fn the_console_shows_swaps_and_breakers_live_ends_sessions_and_rolls_back(
         admin(&gw, "/admin/plugins").await["backoff"]["sha256"],
         shipped.as_str()
     );
+    browser.close().await;
 }
 
 #[tokio::test]

@@ -22,9 +22,15 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
+    /// Stops chromedriver and every Chromium process of this browser's profile (Chromium runs
+    /// in process groups of its own, so killing chromedriver alone would leave it running —
+    /// after a failed test too).
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", &self._profile.path().display().to_string()])
+            .status();
     }
 }
 
@@ -100,6 +106,11 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("chromedriver did not start a browser: {last_error:?}");
+    }
+
+    /// End the WebDriver session (Chromium quits), then stop chromedriver.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
     }
 
     /// The element at `css`, once it is there (within 10 s).
