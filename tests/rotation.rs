@@ -108,3 +108,64 @@ async fn an_expired_upstream_session_is_rotated_not_an_error() {
         "{texts:?}"
     );
 }
+
+/// `n` bytes of silence as one `input_audio_buffer.append`.
+fn append(n: usize) -> Value {
+    use base64::Engine;
+    let audio = base64::engine::general_purpose::STANDARD.encode(vec![0u8; n]);
+    json!({"type": "input_audio_buffer.append", "audio": audio})
+}
+
+#[tokio::test]
+async fn a_rotation_while_the_user_speaks_loses_no_audio() {
+    let sim = Sim::start().await;
+    let mut config = test_config();
+    config.upstream = sim.upstream("/v1/realtime", None);
+    config.upstream_session_max_age = Duration::from_millis(300);
+    let gw = TestGateway::start(config).await;
+    let mut client = talking_client(&gw).await;
+    // Speech across the age boundary: 12 frames of 100 ms, one every 100 ms.
+    for _ in 0..12 {
+        client.send(append(4800)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client
+        .send(json!({"type": "input_audio_buffer.commit"}))
+        .await;
+    client.recv_type("input_audio_buffer.committed").await;
+    // Once the user is quiet, the session rotates; the new upstream session holds the audio.
+    client.recv_type("voxgate.upstream.rotated").await;
+    let events = client.turn("after the rotation").await;
+    assert_eq!(response_text(&events), "You said: after the rotation");
+    // Where the commit landed, the audio is one item of every byte; the upstream session after
+    // the rotation holds it too (restored, as the service allows, by its transcript).
+    let sessions = sim.sessions().await;
+    let audio_items = |session: &Value, field: &str| -> Vec<String> {
+        session["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["content"][0][field].as_str().map(str::to_owned))
+            .filter(|t| t.starts_with("Simulated transcript"))
+            .collect()
+    };
+    let committed: Vec<String> = sessions
+        .iter()
+        .flat_map(|s| audio_items(s, "transcript"))
+        .collect();
+    assert_eq!(
+        committed,
+        ["Simulated transcript of 57600 bytes of audio."],
+        "one commit, every frame"
+    );
+    assert_eq!(
+        audio_items(sessions.last().unwrap(), "text"),
+        ["Simulated transcript of 57600 bytes of audio."],
+        "restored in the upstream session after the rotation"
+    );
+    assert!(
+        errors_or_reconnects(&client.seen).is_empty(),
+        "{:?}",
+        errors_or_reconnects(&client.seen)
+    );
+}
