@@ -1,5 +1,6 @@
 //! The memory cap of one plugin store: growth past the slot's cap is refused, and the refusal
-//! is remembered so the failed call is reported as out-of-memory rather than as a trap.
+//! is remembered so the failed call is reported as out-of-memory rather than as a trap. The
+//! largest linear memory granted is kept too (the slot's high-water mark in `/health`).
 
 use wasmtime::ResourceLimiter;
 
@@ -7,6 +8,8 @@ use wasmtime::ResourceLimiter;
 pub struct MemoryCap {
     pub bytes: usize,
     pub hit: bool,
+    /// The largest memory size granted to this store, bytes.
+    pub peak: usize,
 }
 
 impl ResourceLimiter for MemoryCap {
@@ -20,6 +23,7 @@ impl ResourceLimiter for MemoryCap {
             self.hit = true;
             return Ok(false);
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 

@@ -75,6 +75,7 @@ impl HostState {
             cap: MemoryCap {
                 bytes: memory_bytes,
                 hit: false,
+                peak: 0,
             },
             knowledge,
             log_budget,

@@ -308,7 +308,9 @@ impl<K: Kind> Slot<K> {
                 }
             };
             live.store.data_mut().cap.hit = false;
-            match K::invoke(&live.bindings, &mut live.store, input).await {
+            let called = K::invoke(&live.bindings, &mut live.store, input).await;
+            self.report.stats.memory(live.store.data().cap.peak);
+            match called {
                 Ok(output) => Ok((live, output)),
                 Err(error) => Err(self.fault(&error, &live.store)),
             }
@@ -353,6 +355,7 @@ impl<K: Kind> Slot<K> {
             "reloads": reloads,
             "calls": calls,
             "faults": faults,
+            "memory_peak_bytes": self.report.stats.memory_peak(),
             "waiting": self.gate.waiting(),
             "last_error": self.report.stats.last_error(),
         })

@@ -10,6 +10,8 @@ pub struct SlotStats {
     reloads: AtomicU64,
     calls: AtomicU64,
     faults: AtomicU64,
+    /// The largest linear memory any call's store was granted, bytes.
+    memory_peak: AtomicU64,
     /// The last refusal's message and the hash of the file refused (if it was read).
     last_refusal: Mutex<(Option<String>, Option<String>)>,
 }
@@ -21,6 +23,16 @@ impl SlotStats {
 
     pub fn reload(&self) {
         self.reloads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A call's store reached `bytes` of memory.
+    pub fn memory(&self, bytes: usize) {
+        self.memory_peak.fetch_max(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The memory high-water mark of the slot's calls, bytes.
+    pub fn memory_peak(&self) -> u64 {
+        self.memory_peak.load(Ordering::Relaxed)
     }
 
     pub fn fault(&self) {
@@ -82,5 +94,8 @@ mod tests {
         stats.fault();
         stats.reload();
         assert_eq!(stats.counts(), (1, 1, 1));
+        stats.memory(1 << 20);
+        stats.memory(1 << 16);
+        assert_eq!(stats.memory_peak(), 1 << 20, "the high-water mark");
     }
 }
