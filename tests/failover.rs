@@ -9,28 +9,14 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::*;
 use voxgate::config::UpstreamConfig;
-use voxgate::upstream::{Endpoint, UpstreamSpec};
 
 const ADMIN: &str = "failover-admin";
-
-fn spec(name: &str, sim: &Sim, priority: u32, breaker_timeout: Duration) -> UpstreamSpec {
-    UpstreamSpec {
-        name: name.into(),
-        endpoint: Endpoint::custom(&sim.url("/v1/realtime"), None).unwrap(),
-        priority,
-        weight: 1,
-        max_sessions: 0,
-        breaker: breaker(3, breaker_timeout),
-        session: None,
-        tags: Vec::new(),
-    }
-}
 
 async fn pool_gateway(a: &Sim, b: &Sim, breaker_timeout: Duration) -> TestGateway {
     let mut config = test_config();
     config.upstream = UpstreamConfig::Pool(vec![
-        spec("a", a, 1, breaker_timeout),
-        spec("b", b, 2, breaker_timeout),
+        a.pool_member("a", 1, breaker_timeout),
+        b.pool_member("b", 2, breaker_timeout),
     ]);
     config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
     config.retry = retry(3, Duration::from_millis(10), Duration::from_millis(50));

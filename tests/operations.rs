@@ -1,5 +1,6 @@
-//! What operators see and do through `/admin/sessions`: every live session with its counters,
-//! one session, and ending one (the client is told and closed 1001; the others go on).
+//! What operators see and do: every live session with its counters (`/admin/sessions`),
+//! one session, and ending one (the client is told and closed 1001; the others go on); client
+//! token names; usage and its cost; each plugin slot in `/health`.
 
 mod support;
 
@@ -247,4 +248,42 @@ output_audio = 4000.0
         .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
         .sum();
     assert_eq!(counted, output, "{metrics}");
+}
+
+#[tokio::test]
+async fn health_shows_each_slot() {
+    let gw = TestGateway::start(test_config()).await;
+    // One search: the rag slot's memory high-water mark is that of a store holding an index.
+    let mut client = gw.seed_client("voxgate-docs").await;
+    client.turn("How do circuit breakers work?").await;
+    // The turn ends with the call; the search and the answer follow.
+    client.recv_type("response.done").await;
+    let health = gw.health().await;
+    let plugins = &health["plugins"];
+    let peak = plugins["rag"]["memory_peak_bytes"].as_u64().unwrap();
+    let cap = voxgate::Config::default().plugins.rag.memory_bytes as u64;
+    assert!(
+        peak > 0 && peak <= cap,
+        "rag memory peak {peak} within its cap {cap}"
+    );
+    assert_eq!(
+        plugins["routing"]["sha256"],
+        serde_json::Value::Null,
+        "no routing.wasm: empty"
+    );
+    for slot in ["backoff", "rag"] {
+        let p = &plugins[slot];
+        assert_eq!(p["sha256"].as_str().unwrap().len(), 64, "{p}");
+        for key in [
+            "path",
+            "loaded_at",
+            "reloads",
+            "calls",
+            "faults",
+            "last_error",
+            "memory_peak_bytes",
+        ] {
+            assert!(p.get(key).is_some(), "{slot}.{key}");
+        }
+    }
 }

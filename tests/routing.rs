@@ -8,26 +8,16 @@ use serde_json::json;
 use std::time::Duration;
 use support::*;
 use voxgate::config::UpstreamConfig;
-use voxgate::upstream::{Endpoint, UpstreamSpec};
 
 const ADMIN: &str = "routing-admin";
 
-fn spec(name: &str, sim: &Sim, priority: u32) -> UpstreamSpec {
-    UpstreamSpec {
-        name: name.into(),
-        endpoint: Endpoint::custom(&sim.url("/v1/realtime"), None).unwrap(),
-        priority,
-        weight: 1,
-        max_sessions: 0,
-        breaker: breaker(3, Duration::from_secs(60)),
-        session: None,
-        tags: vec![format!("region-{name}")],
-    }
-}
-
 async fn gateway(a: &Sim, b: &Sim, plugin: &str) -> TestGateway {
     let mut config = test_config();
-    config.upstream = UpstreamConfig::Pool(vec![spec("a", a, 1), spec("b", b, 2)]);
+    let timeout = Duration::from_secs(60);
+    config.upstream = UpstreamConfig::Pool(vec![
+        a.pool_member("a", 1, timeout),
+        b.pool_member("b", 2, timeout),
+    ]);
     config.admin_token = Some(voxgate::secret::Secret::new(ADMIN));
     config.retry = retry(3, Duration::from_millis(10), Duration::from_millis(50));
     let bytes = std::fs::read(plugin_file(plugin)).unwrap();

@@ -48,6 +48,26 @@ impl Sim {
         );
     }
 
+    /// This simulator as the upstream `name` of a pool: `priority`, a breaker opening after 3
+    /// failures for `breaker_timeout`, tagged `region-<name>`.
+    pub fn pool_member(
+        &self,
+        name: &str,
+        priority: u32,
+        breaker_timeout: std::time::Duration,
+    ) -> voxgate::upstream::UpstreamSpec {
+        voxgate::upstream::UpstreamSpec {
+            name: name.into(),
+            endpoint: Endpoint::custom(&self.url("/v1/realtime"), None).expect("url"),
+            priority,
+            weight: 1,
+            max_sessions: 0,
+            breaker: super::breaker(3, breaker_timeout),
+            session: None,
+            tags: vec![format!("region-{name}")],
+        }
+    }
+
     pub async fn sessions(&self) -> Vec<Value> {
         serde_json::from_value(get_json(&format!("http://{}/_sim/sessions", self.addr)).await)
             .expect("sessions")
