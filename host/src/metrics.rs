@@ -140,48 +140,44 @@ impl Metrics {
                 h
             })
             .collect();
-        let breaker_state = IntGaugeVec::new(
-            Opts::new("circuit_breaker_state", "1 for the breaker's current state"),
+        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
+            let v = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+            register(Box::new(v.clone()));
+            v
+        };
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let v = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            register(Box::new(v.clone()));
+            v
+        };
+        let breaker_state = gauge_vec(
+            "circuit_breaker_state",
+            "1 for the breaker's current state",
             &["breaker", "state"],
-        )
-        .expect("valid metric");
-        register(Box::new(breaker_state.clone()));
-        let breaker_transitions = IntCounterVec::new(
-            Opts::new(
-                "circuit_breaker_transitions_total",
-                "Breaker transitions, by the state entered",
-            ),
+        );
+        let breaker_transitions = counter_vec(
+            "circuit_breaker_transitions_total",
+            "Breaker transitions, by the state entered",
             &["breaker", "to"],
-        )
-        .expect("valid metric");
-        register(Box::new(breaker_transitions.clone()));
+        );
         let active_sessions =
             IntGauge::new("active_sessions", "Client sessions open now").expect("valid metric");
         register(Box::new(active_sessions.clone()));
-        let upstream_sessions = IntGaugeVec::new(
-            Opts::new("upstream_active_sessions", "Sessions on each upstream now"),
+        let upstream_sessions = gauge_vec(
+            "upstream_active_sessions",
+            "Sessions on each upstream now",
             &["upstream"],
-        )
-        .expect("valid metric");
-        register(Box::new(upstream_sessions.clone()));
-        let upstream_connect_errors = IntCounterVec::new(
-            Opts::new(
-                "upstream_connect_errors_total",
-                "Failed connection attempts, by upstream",
-            ),
+        );
+        let upstream_connect_errors = counter_vec(
+            "upstream_connect_errors_total",
+            "Failed connection attempts, by upstream",
             &["upstream"],
-        )
-        .expect("valid metric");
-        register(Box::new(upstream_connect_errors.clone()));
-        let failovers = IntCounterVec::new(
-            Opts::new(
-                "upstream_failovers_total",
-                "Live sessions moved to another upstream",
-            ),
+        );
+        let failovers = counter_vec(
+            "upstream_failovers_total",
+            "Live sessions moved to another upstream",
             &["from", "to"],
-        )
-        .expect("valid metric");
-        register(Box::new(failovers.clone()));
+        );
         Metrics {
             registry,
             counts,
