@@ -123,11 +123,8 @@ impl Upstream {
             active_sessions: u32::try_from(self.active_sessions()).unwrap_or(u32::MAX),
             max_sessions: u32::try_from(self.placement.max_sessions).unwrap_or(u32::MAX),
             connect_latency_ms: (self.connect_latency() * 1000.0) as u64,
-            error_rate: if connects == 0 {
-                if failures > 0 { failures as f64 } else { 0.0 }
-            } else {
-                failures as f64 / connects as f64
-            },
+            // Before the first connection, each failure counts as one per connection.
+            error_rate: failures as f64 / connects.max(1) as f64,
             tags: self.tags.clone(),
         }
     }
