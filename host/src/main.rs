@@ -55,6 +55,28 @@ enum PluginCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// The slot limits the gateway would apply (same variables as `serve`).
+        #[command(flatten)]
+        limits: Box<voxgate::config::PluginArgs>,
+    },
+    /// Probe a component's behaviour before shipping it: conformance and property probes for
+    /// its world over many seeded random inputs, per-call timing (p50/p99) and its memory
+    /// high-water mark. Exits non-zero, naming the first counterexample, when a property fails.
+    Test {
+        /// The component file (.wasm).
+        file: PathBuf,
+        /// Random inputs per property.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        runs: u32,
+        /// Seed of the random inputs (the same seed probes with the same inputs).
+        #[arg(long, default_value_t = 0x5eed)]
+        seed: u64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The slot limits the gateway would apply (same variables as `serve`).
+        #[command(flatten)]
+        limits: Box<voxgate::config::PluginArgs>,
     },
 }
 
@@ -106,8 +128,18 @@ fn main() -> ExitCode {
     }
     // One-shot tools call plugins synchronously: outside any async runtime.
     match cli.command {
-        Some(Command::Plugin(PluginCommand::Check { file, json })) => {
-            return finish(cli::plugin::check(&file, json));
+        Some(Command::Plugin(PluginCommand::Check { file, json, limits })) => {
+            return finish(cli::plugin::check(&file, json, &limits.settings()));
+        }
+        Some(Command::Plugin(PluginCommand::Test {
+            file,
+            runs,
+            seed,
+            json,
+            limits,
+        })) => {
+            let options = voxgate::plugins::conformance::Options { runs, seed };
+            return finish(cli::plugin::test(&file, json, &limits.settings(), options));
         }
         Some(Command::Kb(command)) => return finish(cli::kb::run(command)),
         _ => {}

@@ -1,10 +1,16 @@
-//! `voxgate plugin check`: a component checked as the gateway would load it, with a report.
+//! `voxgate plugin check` (a component checked as the gateway would load it) and `voxgate
+//! plugin test` (its behaviour probed), each with a report.
 
 use std::io::Write;
 
-pub fn check(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
+pub fn check(
+    file: &std::path::Path,
+    json: bool,
+    settings: &voxgate::plugins::PluginSettings,
+) -> anyhow::Result<()> {
+    let report = voxgate::plugins::check::check(file, settings);
+    // Locked only now: the check's worker threads may log (to stdout) while it runs.
     let mut out = std::io::stdout().lock();
-    let report = voxgate::plugins::check::check(file, &voxgate::Config::default().plugins);
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
@@ -40,5 +46,76 @@ pub fn check(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!("{} does not pass the check", file.display())
+    }
+}
+
+pub fn test(
+    file: &std::path::Path,
+    json: bool,
+    settings: &voxgate::plugins::PluginSettings,
+    options: voxgate::plugins::conformance::Options,
+) -> anyhow::Result<()> {
+    let report = voxgate::plugins::conformance::test(file, settings, options);
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        let check = &report.check;
+        writeln!(out, "file:    {}", check.file)?;
+        writeln!(out, "sha256:  {}", check.sha256)?;
+        writeln!(
+            out,
+            "world:   {}",
+            check.world.as_deref().unwrap_or("(none)")
+        )?;
+        writeln!(out, "runs:    {} (seed {})", report.runs, report.seed)?;
+        writeln!(out, "properties:")?;
+        for property in &report.properties {
+            let mark = if property.failures == 0 {
+                "ok  "
+            } else {
+                "FAIL"
+            };
+            writeln!(
+                out,
+                "  {mark} {} ({} checked, {} failed)",
+                property.name, property.checked, property.failures
+            )?;
+            if let Some(failure) = &property.first_failure {
+                writeln!(out, "         first counterexample: {failure}")?;
+            }
+        }
+        for observation in &report.observations {
+            writeln!(out, "observed: {observation}")?;
+        }
+        let t = &report.timing;
+        writeln!(
+            out,
+            "timing:  {} calls, p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+            t.calls, t.p50_us, t.p99_us, t.max_us
+        )?;
+        writeln!(
+            out,
+            "memory:  high-water {:.1} MiB of the slot's {:.0} MiB cap",
+            report.memory_peak_bytes as f64 / (1 << 20) as f64,
+            report.memory_cap_bytes as f64 / (1 << 20) as f64
+        )?;
+        for problem in &check.problems {
+            writeln!(out, "problem: {problem}")?;
+        }
+        writeln!(
+            out,
+            "{}",
+            if report.passed() {
+                "OK: every property held"
+            } else {
+                "FAILED"
+            }
+        )?;
+    }
+    if report.passed() {
+        Ok(())
+    } else {
+        anyhow::bail!("{} fails `plugin test`", file.display())
     }
 }

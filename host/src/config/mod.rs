@@ -15,6 +15,7 @@ mod upstreams_file;
 mod values;
 
 pub use args::ServeArgs;
+pub use plugin_args::PluginArgs;
 pub use tokens::{ClientToken, ClientTokens};
 pub use values::Seconds;
 

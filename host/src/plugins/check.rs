@@ -31,41 +31,83 @@ impl Report {
     }
 }
 
-/// Check `file` as the gateway would load it, with the slots' limits from `settings`.
-pub fn check(file: &Path, settings: &PluginSettings) -> Report {
-    let mut report = Report {
-        file: file.display().to_string(),
-        ..Report::default()
-    };
+/// A component read, compiled (once: the artifact is cached in a scratch directory for the
+/// slots the probes load) and matched to its world.
+pub struct Inspected {
+    pub bytes: Vec<u8>,
+    pub world: &'static str,
+    /// Scratch space: the artifact cache, probe knowledge bases.
+    pub dir: tempfile::TempDir,
+}
+
+impl Inspected {
+    /// A slot serving the component, through the same validation a reload does.
+    pub fn slot<K: Kind>(
+        &self,
+        limits: SlotLimits,
+        knowledge: Option<Arc<KnowledgeBases>>,
+    ) -> Result<Slot<K>, String> {
+        let cache = PluginEngine::shared()
+            .map_err(|e| format!("{e:#}"))?
+            .cache(self.dir.path().join(".cache"), u64::MAX);
+        let slot = Slot::<K>::new(
+            self.dir.path(),
+            limits,
+            Some(cache),
+            knowledge,
+            Arc::new(Metrics::new()),
+            Arc::default(),
+        )
+        .map_err(|e| format!("{e:#}"))?;
+        slot.install(slot.prepare(&self.bytes, "check".into())?.0);
+        Ok(slot)
+    }
+}
+
+/// Read, compile and classify `file`, filling the report's file, sha256, world and imports;
+/// `None` (with the problems in the report) when it cannot be loaded into any slot.
+pub fn inspect(file: &Path, settings: &PluginSettings, report: &mut Report) -> Option<Inspected> {
+    report.file = file.display().to_string();
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
         Err(e) => {
             report
                 .problems
                 .push(format!("cannot read {}: {e}", file.display()));
-            return report;
+            return None;
         }
     };
     report.sha256 = super::slot::sha256_hex(&bytes);
+    let fail = |report: &mut Report, problem: String| {
+        report.problems.push(problem);
+        None
+    };
     let engine = match PluginEngine::shared() {
         Ok(engine) => engine,
-        Err(e) => {
-            report.problems.push(format!("{e:#}"));
-            return report;
-        }
+        Err(e) => return fail(report, format!("{e:#}")),
+    };
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => return fail(report, format!("cannot create a scratch directory: {e}")),
     };
     let budget = settings
         .backoff
         .compile_timeout
         .max(settings.rag.compile_timeout);
+    let cache = engine.cache(dir.path().join(".cache"), u64::MAX);
     let component = match engine.compile(&bytes, &report.sha256, None, budget) {
-        Ok((component, _)) => component,
+        Ok((component, artifact)) => {
+            if let Some(artifact) = artifact {
+                cache.put(&report.sha256, &artifact);
+            }
+            component
+        }
         Err(e) => {
-            report.problems.push(format!(
-                "not a valid WebAssembly component: {}",
-                super::slot::root_cause(&e)
-            ));
-            return report;
+            let cause = super::slot::root_cause(&e);
+            return fail(
+                report,
+                format!("not a valid WebAssembly component: {cause}"),
+            );
         }
     };
     let ty = component.component_type();
@@ -77,27 +119,25 @@ pub fn check(file: &Path, settings: &PluginSettings) -> Report {
         .exports(&engine.engine)
         .map(|(name, _)| name.to_string())
         .collect();
-    let world = if exports
-        .iter()
-        .any(|e| e.starts_with("voxgate:plugins/backoff"))
-    {
+    let exported = |interface: &str| exports.iter().any(|e| e.starts_with(interface));
+    let world = if exported("voxgate:plugins/backoff") {
         Backoff::WORLD
-    } else if exports
-        .iter()
-        .any(|e| e.starts_with("voxgate:plugins/search"))
-    {
+    } else if exported("voxgate:plugins/search") {
         Rag::WORLD
-    } else if exports
-        .iter()
-        .any(|e| e.starts_with("voxgate:plugins/routing"))
-    {
+    } else if exported("voxgate:plugins/routing") {
         Routing::WORLD
     } else {
-        report.problems.push(format!(
-            "exports none of voxgate:plugins/backoff (world backoff-policy), voxgate:plugins/search (world rag-search), voxgate:plugins/routing (world routing-policy); it exports: {}",
-            if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
-        ));
-        return report;
+        return fail(
+            report,
+            format!(
+                "exports none of voxgate:plugins/backoff (world backoff-policy), voxgate:plugins/search (world rag-search), voxgate:plugins/routing (world routing-policy); it exports: {}",
+                if exports.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    exports.join(", ")
+                }
+            ),
+        );
     };
     report.world = Some(world.to_string());
     for import in &report.imports {
@@ -108,49 +148,47 @@ pub fn check(file: &Path, settings: &PluginSettings) -> Report {
         }
     }
     if !report.problems.is_empty() {
-        return report;
+        return None;
     }
-    let dir = match tempfile::tempdir() {
-        Ok(dir) => dir,
-        Err(e) => {
-            report
-                .problems
-                .push(format!("cannot create a scratch directory: {e}"));
-            return report;
-        }
+    Some(Inspected { bytes, world, dir })
+}
+
+/// Check `file` as the gateway would load it, with the slots' limits from `settings`.
+pub fn check(file: &Path, settings: &PluginSettings) -> Report {
+    let mut report = Report::default();
+    let Some(inspected) = inspect(file, settings, &mut report) else {
+        return report;
     };
-    if world == Backoff::WORLD {
-        probe_backoff(&bytes, dir.path(), settings.backoff.clone(), &mut report);
-    } else if world == Routing::WORLD {
-        probe_routing(&bytes, dir.path(), settings.backoff.clone(), &mut report);
-    } else {
-        probe_rag(&bytes, dir.path(), settings.rag.clone(), &mut report);
+    match inspected.world {
+        Backoff::WORLD => probe_backoff(&inspected, settings.backoff.clone(), &mut report),
+        Routing::WORLD => probe_routing(&inspected, settings.backoff.clone(), &mut report),
+        _ => probe_rag(&inspected, settings.rag.clone(), &mut report),
     }
     report
 }
 
-/// A slot serving `bytes`, through the same validation a reload does.
-fn loaded<K: Kind>(
-    bytes: &[u8],
-    dir: &Path,
-    limits: SlotLimits,
-    knowledge: Option<Arc<KnowledgeBases>>,
-) -> Result<Slot<K>, String> {
-    let slot = Slot::<K>::new(
-        dir,
-        limits,
-        None,
-        knowledge,
-        Arc::new(Metrics::new()),
-        Arc::default(),
-    )
-    .map_err(|e| format!("{e:#}"))?;
-    slot.install(slot.prepare(bytes, "check".into())?.0);
-    Ok(slot)
+/// The knowledge base of the RAG probes: two documents (under the scratch directory).
+pub fn probe_knowledge(dir: &Path) -> Result<Arc<KnowledgeBases>, String> {
+    let kb = dir.join("kbs/probe");
+    std::fs::create_dir_all(&kb)
+        .and_then(|_| {
+            std::fs::write(
+                kb.join("retries.md"),
+                "# Retries\n\nThe gateway retries with exponential backoff.\n",
+            )
+        })
+        .and_then(|_| {
+            std::fs::write(
+                kb.join("breakers.md"),
+                "# Breakers\n\nA circuit breaker opens after consecutive failures.\n",
+            )
+        })
+        .map_err(|e| format!("cannot write the probe knowledge base: {e}"))?;
+    Ok(Arc::new(KnowledgeBases::new(dir.join("kbs"))))
 }
 
-fn probe_backoff(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Report) {
-    let slot = match loaded::<Backoff>(bytes, dir, limits, None) {
+fn probe_backoff(inspected: &Inspected, limits: SlotLimits, report: &mut Report) {
+    let slot = match inspected.slot::<Backoff>(limits, None) {
         Ok(slot) => slot,
         Err(problem) => return report.problems.push(problem),
     };
@@ -191,8 +229,8 @@ fn probe_backoff(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Repo
 }
 
 /// The smoke input's two candidates: the answer may only name them.
-fn probe_routing(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Report) {
-    let slot = match loaded::<Routing>(bytes, dir, limits, None) {
+fn probe_routing(inspected: &Inspected, limits: SlotLimits, report: &mut Report) {
+    let slot = match inspected.slot::<Routing>(limits, None) {
         Ok(slot) => slot,
         Err(problem) => return report.problems.push(problem),
     };
@@ -216,32 +254,16 @@ fn probe_routing(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Repo
     }
 }
 
-fn probe_rag(bytes: &[u8], dir: &Path, limits: SlotLimits, report: &mut Report) {
-    let kb = dir.join("kbs/probe");
-    let written = std::fs::create_dir_all(&kb)
-        .and_then(|_| {
-            std::fs::write(
-                kb.join("retries.md"),
-                "# Retries\n\nThe gateway retries with exponential backoff.\n",
-            )
-        })
-        .and_then(|_| {
-            std::fs::write(
-                kb.join("breakers.md"),
-                "# Breakers\n\nA circuit breaker opens after consecutive failures.\n",
-            )
-        });
-    if let Err(e) = written {
-        return report
-            .problems
-            .push(format!("cannot write the probe knowledge base: {e}"));
-    }
-    let knowledge = Arc::new(KnowledgeBases::new(dir.join("kbs")));
+fn probe_rag(inspected: &Inspected, limits: SlotLimits, report: &mut Report) {
+    let knowledge = match probe_knowledge(inspected.dir.path()) {
+        Ok(knowledge) => knowledge,
+        Err(problem) => return report.problems.push(problem),
+    };
     let limits = SlotLimits {
         deadline: Duration::from_secs(5),
         ..limits
     };
-    let slot = match loaded::<Rag>(bytes, dir, limits, Some(knowledge)) {
+    let slot = match inspected.slot::<Rag>(limits, Some(knowledge)) {
         Ok(slot) => slot,
         Err(problem) => return report.problems.push(problem),
     };

@@ -49,7 +49,7 @@ impl PluginEngine {
         pooling
             .total_component_instances(512)
             .total_core_instances(2048)
-            .max_core_instances_per_component(32)
+            .max_core_instances_per_component(64)
             .total_memories(512)
             .total_tables(1024)
             .total_stacks(512)

@@ -6,6 +6,7 @@
 pub mod backoff;
 mod cache;
 pub mod check;
+pub mod conformance;
 pub mod engine;
 mod fault;
 mod gate;

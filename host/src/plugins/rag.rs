@@ -107,10 +107,31 @@ pub async fn search(
     query: &str,
     top_k: u32,
 ) -> Result<Vec<Hit>, SearchError> {
+    let hits = answer(slot, kb_id, query, top_k)
+        .await
+        .map_err(SearchError::Fault)??;
+    if hits.len() > top_k as usize || hits.iter().any(|h| !h.score.is_finite()) {
+        let fault = CallFault::Invalid(format!(
+            "{} hits for top-k {top_k}, or a non-finite score",
+            hits.len()
+        ));
+        slot.count_fault(&fault);
+        return Err(SearchError::Fault(fault));
+    }
+    Ok(hits)
+}
+
+/// The plugin's answer as it gave it, unchecked (`plugin test` judges it); the outer error is
+/// a fault of the call itself.
+pub async fn answer(
+    slot: &Slot<Rag>,
+    kb_id: &str,
+    query: &str,
+    top_k: u32,
+) -> Result<Result<Vec<Hit>, SearchError>, CallFault> {
     let (answer, index_build) = slot
         .call((kb_id.to_string(), query.to_string(), top_k))
-        .await
-        .map_err(SearchError::Fault)?;
+        .await?;
     if let Some(took) = index_build {
         slot.metrics().observe(Latency::RagInit, took.as_secs_f64());
         tracing::info!(
@@ -118,26 +139,16 @@ pub async fn search(
             took.as_secs_f64() * 1e3
         );
     }
-    match answer {
-        Ok(hits) => {
-            if hits.len() > top_k as usize || hits.iter().any(|h| !h.score.is_finite()) {
-                let fault = CallFault::Invalid(format!(
-                    "{} hits for top-k {top_k}, or a non-finite score",
-                    hits.len()
-                ));
-                slot.count_fault(&fault);
-                return Err(SearchError::Fault(fault));
-            }
-            Ok(hits
-                .into_iter()
-                .map(|h| Hit {
-                    chunk_id: h.chunk_id,
-                    title: h.title,
-                    content: h.content,
-                    score: h.score,
-                })
-                .collect())
-        }
+    Ok(match answer {
+        Ok(hits) => Ok(hits
+            .into_iter()
+            .map(|h| Hit {
+                chunk_id: h.chunk_id,
+                title: h.title,
+                content: h.content,
+                score: h.score,
+            })
+            .collect()),
         Err(wit::SearchError::Kb(knowledge::KbError::UnknownKb(kb))) => {
             Err(SearchError::UnknownKb(kb))
         }
@@ -146,5 +157,5 @@ pub async fn search(
         }
         Err(wit::SearchError::InvalidQuery(why)) => Err(SearchError::InvalidQuery(why)),
         Err(wit::SearchError::Internal(why)) => Err(SearchError::Internal(why)),
-    }
+    })
 }

@@ -4,7 +4,7 @@
 //! tries an upstream whose breaker is open or that is full, whatever the plugin answers.
 
 use super::sandbox::HostState;
-use super::slot::{Kind, Slot};
+use super::slot::{CallFault, Kind, Slot};
 use crate::resilience::BreakerState;
 use crate::upstream::{Candidate, RouteContext, Router, RouterFuture};
 use std::future::Future;
@@ -121,6 +121,16 @@ fn to_wit(
         random,
     };
     (candidates, ctx)
+}
+
+/// One order from the plugin, as it answered (unknown names included: the caller filters).
+pub async fn order(
+    slot: &Slot<Routing>,
+    candidates: &[Candidate],
+    ctx: &RouteContext,
+    random: u64,
+) -> Result<Vec<String>, CallFault> {
+    slot.call(to_wit(candidates, ctx, random)).await
 }
 
 /// The pool's [`Router`] backed by the routing slot.

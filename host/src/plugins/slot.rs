@@ -79,6 +79,11 @@ impl<K: Kind> Slot<K> {
         self.report.metrics()
     }
 
+    /// The largest linear memory a call's store was granted so far, bytes.
+    pub fn memory_peak(&self) -> u64 {
+        self.report.stats.memory_peak()
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
