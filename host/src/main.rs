@@ -59,6 +59,18 @@ enum PluginCommand {
         #[command(flatten)]
         limits: Box<voxgate::config::PluginArgs>,
     },
+    /// Start a plugin project: the WIT, the build file, a policy with unit tests and a README,
+    /// ready to build and pass `plugin check` as written.
+    New {
+        /// The kind of plugin (its world).
+        #[arg(value_enum)]
+        kind: cli::new::Kind,
+        /// The language to write it in.
+        #[arg(long, value_enum)]
+        lang: cli::new::Lang,
+        /// The project directory (created; must be empty if it exists). Its name names the package.
+        dir: PathBuf,
+    },
     /// Probe a component's behaviour before shipping it: conformance and property probes for
     /// its world over many seeded random inputs, per-call timing (p50/p99) and its memory
     /// high-water mark. Exits non-zero, naming the first counterexample, when a property fails.
@@ -130,6 +142,15 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Plugin(PluginCommand::Check { file, json, limits })) => {
             return finish(cli::plugin::check(&file, json, &limits.settings()));
+        }
+        Some(Command::Plugin(PluginCommand::New { kind, lang, dir })) => {
+            return finish(cli::new::create(kind, lang, &dir).map(|written| {
+                println!(
+                    "wrote {} ({} files): see its README.md to build, test and check it",
+                    dir.display(),
+                    written.len()
+                );
+            }));
         }
         Some(Command::Plugin(PluginCommand::Test {
             file,

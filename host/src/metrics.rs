@@ -38,6 +38,9 @@ names!(
         ClientEventsDropped => "client_events_dropped",
         ToolOutputsTruncated => "tool_outputs_truncated",
         ResponsesWithoutUsage => "responses_without_usage",
+        IndexCacheHits => "rag_index_cache_hits",
+        IndexCacheMisses => "rag_index_cache_misses",
+        IndexCacheRefused => "rag_index_cache_refused",
     }
 );
 

@@ -173,6 +173,7 @@ impl Default for Config {
                 dir: PathBuf::from(defaults::PLUGIN_DIR),
                 cache_dir: None,
                 cache_max_bytes: defaults::PLUGIN_CACHE_MAX_BYTES,
+                index_cache_max_bytes: defaults::RAG_INDEX_CACHE_MAX_BYTES,
                 backoff: slot_limits(
                     defaults::BACKOFF_PLUGIN_DEADLINE,
                     defaults::BACKOFF_PLUGIN_MEMORY_MIB,

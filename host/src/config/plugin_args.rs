@@ -62,6 +62,9 @@ pub struct PluginArgs {
     /// Bytes of precompiled plugin artifacts kept (least recently used evicted).
     #[arg(long, env = "PLUGIN_CACHE_MAX_BYTES", value_name = "PLUGIN_CACHE_MAX_BYTES", default_value_t = defaults::PLUGIN_CACHE_MAX_BYTES)]
     pub plugin_cache_max_bytes: u64,
+    /// Bytes of RAG indexes kept in memory for fresh plugin instances (one blob at most a quarter).
+    #[arg(long, env = "RAG_INDEX_CACHE_MAX_BYTES", value_name = "RAG_INDEX_CACHE_MAX_BYTES", default_value_t = defaults::RAG_INDEX_CACHE_MAX_BYTES)]
+    pub rag_index_cache_max_bytes: u64,
 }
 
 impl PluginArgs {
@@ -71,6 +74,7 @@ impl PluginArgs {
             dir: self.plugin_dir.clone(),
             cache_dir: self.plugin_cache_dir.clone(),
             cache_max_bytes: self.plugin_cache_max_bytes,
+            index_cache_max_bytes: self.rag_index_cache_max_bytes,
             backoff: self.slot_limits(
                 self.backoff_plugin_deadline,
                 self.backoff_plugin_memory_mib,

@@ -36,8 +36,11 @@ impl Report {
 pub struct Inspected {
     pub bytes: Vec<u8>,
     pub world: &'static str,
-    /// Scratch space: the artifact cache, probe knowledge bases.
+    /// Scratch space: probe knowledge bases, and the artifact cache unless one is named.
     pub dir: tempfile::TempDir,
+    /// `PLUGIN_CACHE_DIR` when set (checks then share artifacts with each other and with a
+    /// gateway using it), else a directory in the scratch space.
+    cache_dir: std::path::PathBuf,
 }
 
 impl Inspected {
@@ -49,7 +52,7 @@ impl Inspected {
     ) -> Result<Slot<K>, String> {
         let cache = PluginEngine::shared()
             .map_err(|e| format!("{e:#}"))?
-            .cache(self.dir.path().join(".cache"), u64::MAX);
+            .cache(self.cache_dir.clone(), u64::MAX);
         let slot = Slot::<K>::new(
             self.dir.path(),
             limits,
@@ -94,8 +97,12 @@ pub fn inspect(file: &Path, settings: &PluginSettings, report: &mut Report) -> O
         .backoff
         .compile_timeout
         .max(settings.rag.compile_timeout);
-    let cache = engine.cache(dir.path().join(".cache"), u64::MAX);
-    let component = match engine.compile(&bytes, &report.sha256, None, budget) {
+    let cache_dir = settings
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| dir.path().join(".cache"));
+    let cache = engine.cache(cache_dir.clone(), settings.cache_max_bytes);
+    let component = match engine.compile(&bytes, &report.sha256, Some(&cache), budget) {
         Ok((component, artifact)) => {
             if let Some(artifact) = artifact {
                 cache.put(&report.sha256, &artifact);
@@ -150,7 +157,12 @@ pub fn inspect(file: &Path, settings: &PluginSettings, report: &mut Report) -> O
     if !report.problems.is_empty() {
         return None;
     }
-    Some(Inspected { bytes, world, dir })
+    Some(Inspected {
+        bytes,
+        world,
+        dir,
+        cache_dir,
+    })
 }
 
 /// Check `file` as the gateway would load it, with the slots' limits from `settings`.

@@ -16,10 +16,10 @@ pub mod bindings {
     });
 }
 
-pub use bindings::voxgate::plugins::{knowledge, log};
+pub use bindings::voxgate::plugins::{index_cache, knowledge, log};
 
 /// The interfaces a plugin may import, as `plugin check` and a refused load name them.
-pub const ALLOWED: &str = "voxgate:plugins/log, voxgate:plugins/knowledge (rag-search only), wasi:cli, wasi:io, wasi:clocks, wasi:random, wasi:filesystem";
+pub const ALLOWED: &str = "voxgate:plugins/log, voxgate:plugins/knowledge and voxgate:plugins/index-cache (rag-search only), wasi:cli, wasi:io, wasi:clocks, wasi:random, wasi:filesystem";
 
 /// Whether a component of `world` may import `import`. The WASI interfaces are those a Rust or
 /// Python `std` links even when unused; the host grants them nothing (no preopens, no
@@ -29,7 +29,7 @@ pub fn permitted(import: &str, world: &str) -> bool {
     let name = import.split('@').next().unwrap_or(import);
     match name {
         "voxgate:plugins/log" => true,
-        "voxgate:plugins/knowledge" => world == "rag-search",
+        "voxgate:plugins/knowledge" | "voxgate:plugins/index-cache" => world == "rag-search",
         _ => [
             "wasi:cli/",
             "wasi:io/",
@@ -119,6 +119,36 @@ impl knowledge::Host for HostState {
                 content: c.content.clone(),
             })
             .collect())
+    }
+}
+
+impl index_cache::Host for HostState {
+    async fn load(&mut self, kb_id: String, kb_version: u64) -> Option<Vec<u8>> {
+        let (cache, plugin) = self.index_cache.as_ref()?;
+        let blob = cache.load(plugin, &kb_id, kb_version);
+        self.metrics.count(if blob.is_some() {
+            Count::IndexCacheHits
+        } else {
+            Count::IndexCacheMisses
+        });
+        blob.map(|b| b.to_vec())
+    }
+
+    async fn store(&mut self, kb_id: String, kb_version: u64, blob: Vec<u8>) -> bool {
+        let Some((cache, plugin)) = self.index_cache.as_ref() else {
+            return false;
+        };
+        match cache.store(plugin, &kb_id, kb_version, blob) {
+            super::index_cache::Stored::Kept => true,
+            super::index_cache::Stored::TooLarge => {
+                self.metrics.count(Count::IndexCacheRefused);
+                tracing::warn!(
+                    "[PLUGIN {}] index of '{kb_id}' not cached: larger than a quarter of RAG_INDEX_CACHE_MAX_BYTES",
+                    self.slot
+                );
+                false
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod engine;
 mod fault;
 mod gate;
 pub mod imports;
+pub mod index_cache;
 mod kind;
 mod limiter;
 mod log_budget;
@@ -60,6 +61,8 @@ pub struct PluginSettings {
     /// Precompiled artifacts (default: `PLUGIN_DIR/.cache`), bounded to `cache_max_bytes`.
     pub cache_dir: Option<PathBuf>,
     pub cache_max_bytes: u64,
+    /// `RAG_INDEX_CACHE_MAX_BYTES`: the RAG plugins' index cache, in memory.
+    pub index_cache_max_bytes: u64,
     pub backoff: SlotLimits,
     pub rag: SlotLimits,
 }
@@ -140,14 +143,20 @@ impl Plugins {
             metrics.clone(),
             feed.clone(),
         )?);
-        let rag = Arc::new(Slot::new(
-            dir,
-            settings.rag.clone(),
-            cache(),
-            Some(knowledge),
-            metrics.clone(),
-            feed.clone(),
-        )?);
+        let index_cache = index_cache::IndexCache::new(
+            usize::try_from(settings.index_cache_max_bytes).unwrap_or(usize::MAX),
+        );
+        let rag = Arc::new(
+            Slot::new(
+                dir,
+                settings.rag.clone(),
+                cache(),
+                Some(knowledge),
+                metrics.clone(),
+                feed.clone(),
+            )?
+            .with_index_cache(Arc::new(index_cache)),
+        );
         load_initial(&backoff, DEFAULT_BACKOFF)?;
         load_initial(&rag, DEFAULT_RAG)?;
         // Routing policies are small and quick like backoff policies: the same limits.

@@ -16,6 +16,7 @@ mod bindings {
         with: {
             "voxgate:plugins/log": crate::plugins::imports::log,
             "voxgate:plugins/knowledge": crate::plugins::imports::knowledge,
+            "voxgate:plugins/index-cache": crate::plugins::imports::index_cache,
         },
         exports: { default: async },
     });

@@ -2,6 +2,7 @@
 //! environment, no arguments, no sockets, clocks frozen at the Unix epoch), its resources, its
 //! memory cap, and for RAG the read-only knowledge bases.
 
+use super::index_cache::IndexCache;
 use super::limiter::MemoryCap;
 use super::log_budget::LogBudget;
 use crate::kb::KnowledgeBases;
@@ -24,6 +25,8 @@ pub struct HostState {
     pub metrics: Arc<Metrics>,
     /// When the plugin last asked for a knowledge base's chunks (it is building an index).
     pub index_started: Option<std::time::Instant>,
+    /// The RAG index cache, and the plugin file's sha256 that scopes its entries.
+    pub index_cache: Option<(Arc<IndexCache>, Arc<str>)>,
 }
 
 impl WasiView for HostState {
@@ -81,6 +84,7 @@ impl HostState {
             log_budget,
             metrics,
             index_started: None,
+            index_cache: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use super::engine::PluginEngine;
 pub use super::fault::{CallFault, root_cause};
 use super::gate::{CallGate, Refused};
 use super::imports::{self, permitted};
+use super::index_cache::IndexCache;
 pub use super::kind::Kind;
 use super::log_budget::LogBudget;
 use super::report::SlotReport;
@@ -38,6 +39,7 @@ pub struct Slot<K: Kind> {
     gate: CallGate,
     log_budget: Arc<LogBudget>,
     knowledge: Option<Arc<KnowledgeBases>>,
+    index_cache: Option<Arc<IndexCache>>,
     linker: Linker<HostState>,
     engine: &'static PluginEngine,
     live: ArcSwapOption<Version<K>>,
@@ -66,6 +68,7 @@ impl<K: Kind> Slot<K> {
             limits,
             cache,
             knowledge,
+            index_cache: None,
             linker,
             engine,
             live: ArcSwapOption::empty(),
@@ -77,6 +80,12 @@ impl<K: Kind> Slot<K> {
 
     pub fn metrics(&self) -> &Metrics {
         self.report.metrics()
+    }
+
+    /// Give the slot's instances the RAG index cache (scoped per plugin file).
+    pub fn with_index_cache(mut self, cache: Arc<IndexCache>) -> Slot<K> {
+        self.index_cache = Some(cache);
+        self
     }
 
     /// The largest linear memory a call's store was granted so far, bytes.
@@ -92,14 +101,19 @@ impl<K: Kind> Slot<K> {
         self.live.load_full()
     }
 
-    fn store(&self) -> Store<HostState> {
-        let state = HostState::new(
+    /// A store for an instance of the version whose file hashes to `sha256`.
+    fn store(&self, sha256: &str) -> Store<HostState> {
+        let mut state = HostState::new(
             K::SLOT,
             self.limits.memory_bytes,
             self.knowledge.clone(),
             self.log_budget.clone(),
             self.report.metrics().clone(),
         );
+        state.index_cache = self
+            .index_cache
+            .clone()
+            .map(|cache| (cache, Arc::from(sha256)));
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|state| &mut state.cap);
         // Guest code yields to the runtime at every epoch tick; the call's deadline is a
@@ -174,7 +188,7 @@ impl<K: Kind> Slot<K> {
     /// A first instance of `version` and one call, within the call deadline.
     async fn smoke(&self, version: &Version<K>) -> Result<Live<K>, String> {
         let _ticking = self.engine.ticking();
-        let mut store = self.store();
+        let mut store = self.store(&version.sha256);
         let work = async {
             let bindings = K::instantiate(&version.pre, &mut store)
                 .await
@@ -305,7 +319,7 @@ impl<K: Kind> Slot<K> {
             let mut live = match live {
                 Some(live) => live,
                 None => {
-                    let mut store = self.store();
+                    let mut store = self.store(&version.sha256);
                     match K::instantiate(&version.pre, &mut store).await {
                         Ok(bindings) => Live { store, bindings },
                         Err(error) => return Err(self.fault(&error, &store)),

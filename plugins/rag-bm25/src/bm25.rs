@@ -1,10 +1,26 @@
-//! Okapi BM25 (k1 = 1.2, b = 0.75) over an in-memory inverted index.
+//! BM25F over an in-memory inverted index, with a proximity bonus.
+//!
+//! Each chunk has two fields, its title (the nearest heading) and its body. A term's frequency
+//! is normalised per field and the title weighted above the body before BM25's saturation
+//! (BM25F, Robertson & Zaragoza 2009): a query word in a heading says more than one in the
+//! text. The best candidates are then re-scored with a bonus for query terms that occur close
+//! together in the chunk (after Rasolofo & Savoy's BM25TP), so "circuit breaker" prefers a
+//! chunk saying exactly that over one mentioning a circuit and, much later, a breaker.
 
-use crate::tokenize::tokens;
+use crate::tokenize::{Stems, tokens};
 use std::collections::HashMap;
 
 pub const K1: f64 = 1.2;
-pub const B: f64 = 0.75;
+/// Length normalisation of the body and of the title.
+pub const B_BODY: f64 = 0.75;
+pub const B_TITLE: f64 = 0.5;
+/// How much a title occurrence counts next to a body occurrence.
+pub const TITLE_WEIGHT: f64 = 2.0;
+/// Candidates re-scored for proximity, and the widest gap (in terms) that still counts.
+pub const PROXIMITY_CANDIDATES: usize = 30;
+pub const PROXIMITY_WINDOW: usize = 5;
+/// The proximity bonus's weight next to the BM25F score.
+pub const PROXIMITY_WEIGHT: f64 = 0.5;
 
 /// One searchable unit (a chunk of a document).
 #[derive(Debug, Clone, PartialEq)]
@@ -14,44 +30,113 @@ pub struct Doc {
     pub content: String,
 }
 
-/// An inverted index: term → postings `(doc, term frequency)`.
+/// One doc's occurrences of a term, per field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Posting {
+    pub doc: u32,
+    pub title_tf: u32,
+    pub body_tf: u32,
+    /// Where this doc's positions start in [`Postings::positions`] (title_tf + body_tf of them).
+    pub start: u32,
+}
+
+/// A term's postings in doc order, and the positions of its occurrences (the title's terms
+/// count first, then the body's).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Postings {
+    pub list: Vec<Posting>,
+    pub positions: Vec<u32>,
+}
+
+impl Postings {
+    pub(crate) fn push(&mut self, doc: u32, title_tf: u32, body_tf: u32, positions: &[u32]) {
+        self.list.push(Posting {
+            doc,
+            title_tf,
+            body_tf,
+            start: self.positions.len() as u32,
+        });
+        self.positions.extend_from_slice(positions);
+    }
+
+    /// The positions of the term in `doc`, if it occurs there.
+    fn positions_in(&self, doc: u32) -> &[u32] {
+        match self.list.binary_search_by_key(&doc, |p| p.doc) {
+            Ok(n) => {
+                let p = &self.list[n];
+                let start = p.start as usize;
+                &self.positions[start..start + (p.title_tf + p.body_tf) as usize]
+            }
+            Err(_) => &[],
+        }
+    }
+}
+
+/// An inverted index: term → postings.
+#[derive(Debug, PartialEq)]
 pub struct Index {
-    docs: Vec<Doc>,
-    lengths: Vec<u32>,
-    average_length: f64,
-    terms: HashMap<String, Vec<(u32, u32)>>,
+    pub(crate) docs: Vec<Doc>,
+    /// Terms per doc: (title, body).
+    pub(crate) lengths: Vec<(u32, u32)>,
+    pub(crate) terms: HashMap<String, Postings>,
+    average_title: f64,
+    average_body: f64,
 }
 
 impl Index {
     /// Index the title and content of every doc.
     pub fn build(docs: impl IntoIterator<Item = Doc>) -> Index {
         let docs: Vec<Doc> = docs.into_iter().collect();
-        let mut terms: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        let mut terms: HashMap<String, Postings> = HashMap::new();
         let mut lengths = Vec::with_capacity(docs.len());
-        let mut counts: HashMap<String, u32> = HashMap::new();
+        let mut stems = Stems::default();
+        let (mut title, mut body) = (Vec::new(), Vec::new());
         for (n, doc) in docs.iter().enumerate() {
-            counts.clear();
-            let mut length = 0u32;
-            for term in tokens(&doc.title).chain(tokens(&doc.content)) {
-                *counts.entry(term).or_default() += 1;
-                length += 1;
+            title.clear();
+            body.clear();
+            stems.tokens(&doc.title, &mut title);
+            stems.tokens(&doc.content, &mut body);
+            lengths.push((title.len() as u32, body.len() as u32));
+            // term → (title tf, positions) within this doc.
+            let mut occurrences: HashMap<&str, (u32, Vec<u32>)> = HashMap::new();
+            for (position, term) in title.iter().chain(&body).enumerate() {
+                let entry = occurrences.entry(term.as_str()).or_default();
+                if position < title.len() {
+                    entry.0 += 1;
+                }
+                entry.1.push(position as u32);
             }
-            lengths.push(length);
-            for (term, tf) in counts.drain() {
-                terms.entry(term).or_default().push((n as u32, tf));
+            // Docs are visited in order, so every term's postings stay in doc order.
+            for (term, (title_tf, positions)) in occurrences.drain() {
+                let body_tf = positions.len() as u32 - title_tf;
+                match terms.get_mut(term) {
+                    Some(postings) => postings.push(n as u32, title_tf, body_tf, &positions),
+                    None => {
+                        let mut postings = Postings::default();
+                        postings.push(n as u32, title_tf, body_tf, &positions);
+                        terms.insert(term.to_string(), postings);
+                    }
+                }
             }
         }
-        let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
-        let average_length = if docs.is_empty() {
-            0.0
-        } else {
-            total as f64 / docs.len() as f64
-        };
+        Index::from_parts(docs, lengths, terms)
+    }
+
+    /// An index from its parts (as built, or as read back from the index cache).
+    pub(crate) fn from_parts(
+        docs: Vec<Doc>,
+        lengths: Vec<(u32, u32)>,
+        terms: HashMap<String, Postings>,
+    ) -> Index {
+        let n = lengths.len().max(1) as f64;
+        let average_title = lengths.iter().map(|l| f64::from(l.0)).sum::<f64>() / n;
+        let average_body = lengths.iter().map(|l| f64::from(l.1)).sum::<f64>() / n;
         Index {
             docs,
             lengths,
-            average_length,
             terms,
+            average_title,
+            average_body,
         }
     }
 
@@ -75,6 +160,14 @@ impl Index {
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
+    /// A term's field-weighted, length-normalised frequency in one doc (BM25F's tf~).
+    fn weighted_tf(&self, posting: &Posting) -> f64 {
+        let (title_len, body_len) = self.lengths[posting.doc as usize];
+        let norm = |len: u32, average: f64, b: f64| 1.0 - b + b * f64::from(len) / average.max(1.0);
+        TITLE_WEIGHT * f64::from(posting.title_tf) / norm(title_len, self.average_title, B_TITLE)
+            + f64::from(posting.body_tf) / norm(body_len, self.average_body, B_BODY)
+    }
+
     /// The `top_k` best docs for `query` with their scores, best first; docs matching no query
     /// term are never returned. Ties keep index order, so results are deterministic.
     pub fn search(&self, query: &str, top_k: usize) -> Vec<(&Doc, f64)> {
@@ -84,27 +177,71 @@ impl Index {
         let mut query_terms: Vec<String> = tokens(query).collect();
         query_terms.sort();
         query_terms.dedup();
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        // The query's terms found in the index, with their idf.
+        let mut found: Vec<(&Postings, f64)> = Vec::new();
+        // doc → (score, distinct query terms matched).
+        let mut scores: HashMap<u32, (f64, u32)> = HashMap::new();
         for term in &query_terms {
             let Some(postings) = self.terms.get(term) else {
                 continue;
             };
-            let idf = self.idf(postings.len());
-            for &(doc, tf) in postings {
-                let tf = f64::from(tf);
-                let dl = f64::from(self.lengths[doc as usize]);
-                let norm = K1 * (1.0 - B + B * dl / self.average_length.max(1.0));
-                *scores.entry(doc).or_default() += idf * tf * (K1 + 1.0) / (tf + norm);
+            let idf = self.idf(postings.list.len());
+            found.push((postings, idf));
+            for posting in &postings.list {
+                let tf = self.weighted_tf(posting);
+                let entry = scores.entry(posting.doc).or_default();
+                entry.0 += idf * tf * (K1 + 1.0) / (tf + K1);
+                entry.1 += 1;
             }
         }
-        let mut ranked: Vec<(u32, f64)> = scores.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut ranked: Vec<(u32, f64, u32)> =
+            scores.into_iter().map(|(d, (s, m))| (d, s, m)).collect();
+        let order =
+            |a: &(u32, f64, u32), b: &(u32, f64, u32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        ranked.sort_by(order);
+        if found.len() > 1 {
+            ranked.truncate(PROXIMITY_CANDIDATES.max(top_k));
+            for (doc, score, matched) in &mut ranked {
+                if *matched > 1 {
+                    *score += PROXIMITY_WEIGHT * proximity(*doc, &found);
+                }
+            }
+            ranked.sort_by(order);
+        }
         ranked.truncate(top_k);
         ranked
             .into_iter()
-            .map(|(doc, score)| (&self.docs[doc as usize], score))
+            .map(|(doc, score, _)| (&self.docs[doc as usize], score))
             .collect()
     }
+}
+
+/// The proximity bonus of `doc`: for every two different query terms at most
+/// [`PROXIMITY_WINDOW`] terms apart, 1/gap², weighted by the rarer term's idf and saturated
+/// like a term frequency. `found`: the query's terms (postings, idf).
+fn proximity(doc: u32, found: &[(&Postings, f64)]) -> f64 {
+    let mut occurrences: Vec<(u32, usize)> = Vec::new();
+    for (term, (postings, _)) in found.iter().enumerate() {
+        occurrences.extend(postings.positions_in(doc).iter().map(|&p| (p, term)));
+    }
+    occurrences.sort_unstable();
+    let mut pairs: HashMap<(usize, usize), f64> = HashMap::new();
+    for (i, &(position, term)) in occurrences.iter().enumerate() {
+        for &(earlier, other) in occurrences[..i].iter().rev() {
+            let gap = position - earlier;
+            if gap as usize > PROXIMITY_WINDOW {
+                break;
+            }
+            if other != term && gap > 0 {
+                let gap = f64::from(gap);
+                *pairs.entry((other.min(term), other.max(term))).or_default() += 1.0 / (gap * gap);
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|((a, b), tp)| found[a].1.min(found[b].1) * tp * (K1 + 1.0) / (tp + K1))
+        .sum()
 }
 
 #[cfg(test)]
@@ -112,9 +249,13 @@ mod tests {
     use super::*;
 
     fn doc(id: &str, content: &str) -> Doc {
+        titled(id, "", content)
+    }
+
+    fn titled(id: &str, title: &str, content: &str) -> Doc {
         Doc {
             id: id.into(),
-            title: String::new(),
+            title: title.into(),
             content: content.into(),
         }
     }
@@ -166,12 +307,53 @@ mod tests {
     }
 
     #[test]
-    fn scores_match_the_formula() {
+    fn inflected_queries_find_their_words() {
+        let index = Index::build([
+            doc("a", "the gateway retried the connection"),
+            doc("b", "nothing"),
+        ]);
+        assert_eq!(ids(&index, "retrying connections", 2), ["a"]);
+    }
+
+    #[test]
+    fn a_word_in_the_title_outweighs_the_same_word_in_the_body() {
+        let index = Index::build([
+            titled(
+                "body",
+                "Overview",
+                "keepalive pings every twenty seconds on idle sessions",
+            ),
+            titled(
+                "title",
+                "Keepalive",
+                "pings every twenty seconds on idle sessions",
+            ),
+        ]);
+        assert_eq!(ids(&index, "keepalive", 2), ["title", "body"]);
+    }
+
+    #[test]
+    fn query_terms_close_together_outrank_the_same_terms_apart() {
+        let filler = "alpha beta gamma delta epsilon zeta eta theta";
+        let index = Index::build([
+            doc("apart", &format!("circuit {filler} {filler} breaker")),
+            doc("together", &format!("circuit breaker {filler} {filler}")),
+        ]);
+        assert_eq!(ids(&index, "circuit breaker", 2), ["together", "apart"]);
+        let (first, second) = (
+            index.search("circuit breaker", 2)[0].1,
+            index.search("circuit breaker", 2)[1].1,
+        );
+        assert!(first > second && second > 0.0);
+    }
+
+    #[test]
+    fn scores_match_the_formula_for_one_term() {
         let index = Index::build([doc("x", "alpha beta"), doc("y", "beta gamma delta")]);
         let hits = index.search("alpha", 1);
         let idf = (1.0f64 + (2.0 - 1.0 + 0.5) / (1.0 + 0.5)).ln();
-        let avgdl = 2.5;
-        let expected = idf * 1.0 * (K1 + 1.0) / (1.0 + K1 * (1.0 - B + B * 2.0 / avgdl));
+        let tf = 1.0 / (1.0 - B_BODY + B_BODY * 2.0 / 2.5);
+        let expected = idf * tf * (K1 + 1.0) / (tf + K1);
         assert!(
             (hits[0].1 - expected).abs() < 1e-12,
             "{} vs {expected}",

@@ -1,12 +1,15 @@
-//! The default RAG search (`rag.wasm`): Okapi BM25 over the knowledge base's chunks.
+//! The default RAG search (`rag.wasm`): BM25F (title above body) with stemming and a proximity
+//! bonus over the knowledge base's chunks.
 //!
 //! The host hands the plugin a knowledge base as chunks (through the read-only `knowledge`
-//! import); the plugin builds an inverted index once per `(kb, version)` and keeps it in its
-//! instance memory, so a search costs one posting-list walk per query term.
+//! import); the plugin builds an inverted index once per `(kb, version)`, keeps it in its
+//! instance memory and stores it in the host's `index-cache`, so the next fresh instance loads
+//! it instead of rebuilding it. A search costs one posting-list walk per query term.
 //! The ranking and tokenization live in plain modules with native unit tests; the component
 //! glue is the small `component` module at the bottom.
 
 pub mod bm25;
+pub mod codec;
 pub mod tokenize;
 
 #[cfg(target_arch = "wasm32")]
@@ -17,8 +20,8 @@ mod component {
     use exports::voxgate::plugins::search::{Guest, Hit, SearchError};
     use std::cell::RefCell;
     use std::collections::HashMap;
-    use voxgate::plugins::knowledge;
     use voxgate::plugins::log::{Level, write};
+    use voxgate::plugins::{index_cache, knowledge};
 
     thread_local! {
         /// kb id → (version, index). One instance serves one call at a time.
@@ -35,21 +38,39 @@ mod component {
         }) {
             return Ok(index);
         }
-        let chunks = knowledge::chunks(kb_id).map_err(SearchError::Kb)?;
-        let docs = chunks.into_iter().map(|c| Doc {
-            id: c.id,
-            title: c.title,
-            content: c.content,
+        let cached = index_cache::load(kb_id, version).and_then(|blob| {
+            crate::codec::decode(&blob)
+                .map_err(|e| {
+                    write(
+                        Level::Warn,
+                        &format!("cached index of '{kb_id}' unusable: {e}"),
+                    )
+                })
+                .ok()
         });
-        let index = std::rc::Rc::new(Index::build(docs));
-        write(
-            Level::Info,
-            &format!(
-                "indexed kb '{kb_id}' version {version}: {} chunks, {} terms",
-                index.len(),
-                index.vocabulary()
-            ),
-        );
+        let index = std::rc::Rc::new(match cached {
+            Some(index) => index,
+            None => {
+                let chunks = knowledge::chunks(kb_id).map_err(SearchError::Kb)?;
+                let docs = chunks.into_iter().map(|c| Doc {
+                    id: c.id,
+                    title: c.title,
+                    content: c.content,
+                });
+                let index = Index::build(docs);
+                let kept = index_cache::store(kb_id, version, &crate::codec::encode(&index));
+                write(
+                    Level::Info,
+                    &format!(
+                        "indexed kb '{kb_id}' version {version}: {} chunks, {} terms{}",
+                        index.len(),
+                        index.vocabulary(),
+                        if kept { "" } else { " (not cached)" }
+                    ),
+                );
+                index
+            }
+        });
         INDEXES.with(|m| {
             m.borrow_mut()
                 .insert(kb_id.to_string(), (version, index.clone()))
