@@ -52,12 +52,11 @@ impl Kind {
     /// What an interpreter-carrying component needs of the slot's memory cap.
     fn memory_hint(self) -> &'static str {
         match self {
-            Kind::Rag => "its interpreter's heap fits the RAG slot's 256 MiB default cap.",
-            Kind::Backoff => {
-                "more memory than the backoff slot's 16 MiB default cap: run the gateway (and `plugin check`/`plugin test`) with `BACKOFF_PLUGIN_MEMORY_MIB=64`."
+            Kind::Rag => {
+                "its heap plus the index must fit the RAG slot's cap (`RAG_PLUGIN_MEMORY_MIB`, 256 MiB by default; `plugin test` prints the high-water mark)."
             }
-            Kind::Routing => {
-                "more memory than the 16 MiB default cap routing shares with backoff: run the gateway (and `plugin check`/`plugin test`) with `BACKOFF_PLUGIN_MEMORY_MIB=64`."
+            Kind::Backoff | Kind::Routing => {
+                "a linear memory of 9–13 MiB (measured by `plugin test`), inside the 16 MiB default cap of `BACKOFF_PLUGIN_MEMORY_MIB` (routing shares it); a policy keeping more state may need a larger cap."
             }
         }
     }

@@ -1,7 +1,24 @@
 // A RAG search: each chunk scored by the query words it contains, rarer words counting more
 // (idf), a word of the title counting twice.
 
-export const words = (text) => (text.toLowerCase().match(/[\p{L}\p{N}_]{2,}/gu) ?? []);
+// A letter: anything with case, or a script without case (CJK and beyond); digits; '_'.
+// (Written out: the component's JS engine has no Unicode property classes in regexps.)
+const isWordChar = (c) => c.toLowerCase() !== c.toUpperCase() || (c >= '0' && c <= '9') || c === '_' || c.codePointAt(0) >= 0x2e80;
+
+export function words(text) {
+  const found = [];
+  let word = '';
+  for (const c of text.toLowerCase()) {
+    if (isWordChar(c)) {
+      word += c;
+    } else {
+      if (word.length > 1) found.push(word);
+      word = '';
+    }
+  }
+  if (word.length > 1) found.push(word);
+  return found;
+}
 
 export class Index {
   constructor(chunks) {

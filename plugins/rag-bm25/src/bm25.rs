@@ -7,20 +7,41 @@
 //! together in the chunk (after Rasolofo & Savoy's BM25TP), so "circuit breaker" prefers a
 //! chunk saying exactly that over one mentioning a circuit and, much later, a breaker.
 
+use crate::postings::{Posting, Postings, proximity};
 use crate::tokenize::{Stems, tokens};
 use std::collections::HashMap;
 
-pub const K1: f64 = 1.2;
-/// Length normalisation of the body and of the title.
-pub const B_BODY: f64 = 0.75;
-pub const B_TITLE: f64 = 0.5;
-/// How much a title occurrence counts next to a body occurrence.
-pub const TITLE_WEIGHT: f64 = 2.0;
-/// Candidates re-scored for proximity, and the widest gap (in terms) that still counts.
-pub const PROXIMITY_CANDIDATES: usize = 30;
-pub const PROXIMITY_WINDOW: usize = 5;
-/// The proximity bonus's weight next to the BM25F score.
-pub const PROXIMITY_WEIGHT: f64 = 0.5;
+/// The ranking's settings; [`Params::default`] is what the plugin ships with (tuned on the
+/// man-page known-item evaluation, `examples/known_items.rs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    pub k1: f64,
+    /// Length normalisation of the body and of the title.
+    pub b_body: f64,
+    pub b_title: f64,
+    /// How much a title occurrence counts next to a body occurrence.
+    pub title_weight: f64,
+    /// Candidates re-scored for proximity.
+    pub proximity_candidates: usize,
+    /// The widest gap (in terms) that still counts as close.
+    pub proximity_window: u32,
+    /// The proximity bonus's weight next to the BM25F score (0: no proximity).
+    pub proximity_weight: f64,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            k1: 1.2,
+            b_body: 0.9,
+            b_title: 0.5,
+            title_weight: 3.0,
+            proximity_candidates: 30,
+            proximity_window: 2,
+            proximity_weight: 0.1,
+        }
+    }
+}
 
 /// One searchable unit (a chunk of a document).
 #[derive(Debug, Clone, PartialEq)]
@@ -28,48 +49,6 @@ pub struct Doc {
     pub id: String,
     pub title: String,
     pub content: String,
-}
-
-/// One doc's occurrences of a term, per field.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Posting {
-    pub doc: u32,
-    pub title_tf: u32,
-    pub body_tf: u32,
-    /// Where this doc's positions start in [`Postings::positions`] (title_tf + body_tf of them).
-    pub start: u32,
-}
-
-/// A term's postings in doc order, and the positions of its occurrences (the title's terms
-/// count first, then the body's).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Postings {
-    pub list: Vec<Posting>,
-    pub positions: Vec<u32>,
-}
-
-impl Postings {
-    pub(crate) fn push(&mut self, doc: u32, title_tf: u32, body_tf: u32, positions: &[u32]) {
-        self.list.push(Posting {
-            doc,
-            title_tf,
-            body_tf,
-            start: self.positions.len() as u32,
-        });
-        self.positions.extend_from_slice(positions);
-    }
-
-    /// The positions of the term in `doc`, if it occurs there.
-    fn positions_in(&self, doc: u32) -> &[u32] {
-        match self.list.binary_search_by_key(&doc, |p| p.doc) {
-            Ok(n) => {
-                let p = &self.list[n];
-                let start = p.start as usize;
-                &self.positions[start..start + (p.title_tf + p.body_tf) as usize]
-            }
-            Err(_) => &[],
-        }
-    }
 }
 
 /// An inverted index: term → postings.
@@ -81,6 +60,7 @@ pub struct Index {
     pub(crate) terms: HashMap<String, Postings>,
     average_title: f64,
     average_body: f64,
+    pub params: Params,
 }
 
 impl Index {
@@ -95,6 +75,7 @@ impl Index {
             title.clear();
             body.clear();
             stems.tokens(&doc.title, &mut title);
+            stems.tokens(document_name(&doc.id), &mut title);
             stems.tokens(&doc.content, &mut body);
             lengths.push((title.len() as u32, body.len() as u32));
             // term → (title tf, positions) within this doc.
@@ -137,6 +118,7 @@ impl Index {
             terms,
             average_title,
             average_body,
+            params: Params::default(),
         }
     }
 
@@ -163,9 +145,11 @@ impl Index {
     /// A term's field-weighted, length-normalised frequency in one doc (BM25F's tf~).
     fn weighted_tf(&self, posting: &Posting) -> f64 {
         let (title_len, body_len) = self.lengths[posting.doc as usize];
+        let p = &self.params;
         let norm = |len: u32, average: f64, b: f64| 1.0 - b + b * f64::from(len) / average.max(1.0);
-        TITLE_WEIGHT * f64::from(posting.title_tf) / norm(title_len, self.average_title, B_TITLE)
-            + f64::from(posting.body_tf) / norm(body_len, self.average_body, B_BODY)
+        p.title_weight * f64::from(posting.title_tf)
+            / norm(title_len, self.average_title, p.b_title)
+            + f64::from(posting.body_tf) / norm(body_len, self.average_body, p.b_body)
     }
 
     /// The `top_k` best docs for `query` with their scores, best first; docs matching no query
@@ -177,10 +161,18 @@ impl Index {
         let mut query_terms: Vec<String> = tokens(query).collect();
         query_terms.sort();
         query_terms.dedup();
+        let Params {
+            k1,
+            proximity_candidates,
+            proximity_weight,
+            proximity_window,
+            ..
+        } = self.params;
         // The query's terms found in the index, with their idf.
         let mut found: Vec<(&Postings, f64)> = Vec::new();
-        // doc → (score, distinct query terms matched).
-        let mut scores: HashMap<u32, (f64, u32)> = HashMap::new();
+        // Per doc: score, distinct query terms matched (dense: faster than a map when
+        // common terms touch a large part of the KB).
+        let mut scores: Vec<(f64, u32)> = vec![(0.0, 0); self.docs.len()];
         for term in &query_terms {
             let Some(postings) = self.terms.get(term) else {
                 continue;
@@ -189,21 +181,31 @@ impl Index {
             found.push((postings, idf));
             for posting in &postings.list {
                 let tf = self.weighted_tf(posting);
-                let entry = scores.entry(posting.doc).or_default();
-                entry.0 += idf * tf * (K1 + 1.0) / (tf + K1);
+                let entry = &mut scores[posting.doc as usize];
+                entry.0 += idf * tf * (k1 + 1.0) / (tf + k1);
                 entry.1 += 1;
             }
         }
-        let mut ranked: Vec<(u32, f64, u32)> =
-            scores.into_iter().map(|(d, (s, m))| (d, s, m)).collect();
+        let mut ranked: Vec<(u32, f64, u32)> = scores
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (_, matched))| *matched > 0)
+            .map(|(d, (s, m))| (d as u32, s, m))
+            .collect();
         let order =
             |a: &(u32, f64, u32), b: &(u32, f64, u32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        // Only the best few are ever returned or re-scored: select them, sort only those.
+        let keep = proximity_candidates.max(top_k);
+        if ranked.len() > keep {
+            ranked.select_nth_unstable_by(keep - 1, order);
+            ranked.truncate(keep);
+        }
         ranked.sort_by(order);
-        if found.len() > 1 {
-            ranked.truncate(PROXIMITY_CANDIDATES.max(top_k));
+        if found.len() > 1 && proximity_weight > 0.0 {
+            ranked.truncate(proximity_candidates.max(top_k));
             for (doc, score, matched) in &mut ranked {
                 if *matched > 1 {
-                    *score += PROXIMITY_WEIGHT * proximity(*doc, &found);
+                    *score += proximity_weight * proximity(*doc, &found, proximity_window, k1);
                 }
             }
             ranked.sort_by(order);
@@ -216,32 +218,12 @@ impl Index {
     }
 }
 
-/// The proximity bonus of `doc`: for every two different query terms at most
-/// [`PROXIMITY_WINDOW`] terms apart, 1/gap², weighted by the rarer term's idf and saturated
-/// like a term frequency. `found`: the query's terms (postings, idf).
-fn proximity(doc: u32, found: &[(&Postings, f64)]) -> f64 {
-    let mut occurrences: Vec<(u32, usize)> = Vec::new();
-    for (term, (postings, _)) in found.iter().enumerate() {
-        occurrences.extend(postings.positions_in(doc).iter().map(|&p| (p, term)));
-    }
-    occurrences.sort_unstable();
-    let mut pairs: HashMap<(usize, usize), f64> = HashMap::new();
-    for (i, &(position, term)) in occurrences.iter().enumerate() {
-        for &(earlier, other) in occurrences[..i].iter().rev() {
-            let gap = position - earlier;
-            if gap as usize > PROXIMITY_WINDOW {
-                break;
-            }
-            if other != term && gap > 0 {
-                let gap = f64::from(gap);
-                *pairs.entry((other.min(term), other.max(term))).or_default() += 1.0 / (gap * gap);
-            }
-        }
-    }
-    pairs
-        .into_iter()
-        .map(|((a, b), tp)| found[a].1.min(found[b].1) * tp * (K1 + 1.0) / (tp + K1))
-        .sum()
+/// The document a chunk comes from, by name: its id's path (`<relative path>#<n>`) without
+/// the chunk number and the file extension. Part of the title field: a file called
+/// `circuit-breakers.md` is about circuit breakers.
+pub fn document_name(chunk_id: &str) -> &str {
+    let path = chunk_id.rsplit_once('#').map_or(chunk_id, |(path, _)| path);
+    path.rsplit_once('.').map_or(path, |(stem, _)| stem)
 }
 
 #[cfg(test)]
@@ -352,8 +334,9 @@ mod tests {
         let index = Index::build([doc("x", "alpha beta"), doc("y", "beta gamma delta")]);
         let hits = index.search("alpha", 1);
         let idf = (1.0f64 + (2.0 - 1.0 + 0.5) / (1.0 + 0.5)).ln();
-        let tf = 1.0 / (1.0 - B_BODY + B_BODY * 2.0 / 2.5);
-        let expected = idf * tf * (K1 + 1.0) / (tf + K1);
+        let p = Params::default();
+        let tf = 1.0 / (1.0 - p.b_body + p.b_body * 2.0 / 2.5);
+        let expected = idf * tf * (p.k1 + 1.0) / (tf + p.k1);
         assert!(
             (hits[0].1 - expected).abs() < 1e-12,
             "{} vs {expected}",

@@ -2,7 +2,8 @@
 //! LEB128 integers, length-prefixed UTF-8), read back without trusting it — a blob that does
 //! not parse is an error, never a panic, and the plugin rebuilds.
 
-use crate::bm25::{Doc, Index, Postings};
+use crate::bm25::{Doc, Index};
+use crate::postings::Postings;
 use std::collections::HashMap;
 
 const MAGIC: &[u8; 8] = b"VXBM25F2";

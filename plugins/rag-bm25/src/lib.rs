@@ -10,6 +10,7 @@
 
 pub mod bm25;
 pub mod codec;
+pub mod postings;
 pub mod tokenize;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# CI for plugin authors' paths: builds the example plugins (Python, JavaScript), runs their unit
+# tests, `voxgate plugin test`s them (which includes `plugin check`), and writes, builds and
+# tests a fresh `voxgate plugin new` project for every world in Rust and Python and for two
+# worlds in JavaScript. Installs componentize-py (PyPI) and componentize-js (npm) when missing.
+# Needs target/debug/voxgate (cargo build). Compiled artifacts go to target/plugin-artifacts,
+# which tests/foreign_plugins.rs reuses.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+voxgate="${CARGO_TARGET_DIR:-$root/target}/debug/voxgate"
+export PLUGIN_CACHE_DIR="$root/target/plugin-artifacts"
+# A debug build's Cranelift takes ~40 s for an interpreter-carrying component on a loaded core.
+export PLUGIN_COMPILE_TIMEOUT=600
+step() { printf '\n== %s (%s s)\n' "$1" "$SECONDS"; }
+
+python3 -m pip show componentize-py >/dev/null 2>&1 || python3 -m pip install -q componentize-py==0.25.1
+(cd examples/plugins/backoff-js && npm install --no-audit --no-fund --loglevel=error)
+export PATH="$root/examples/plugins/backoff-js/node_modules/.bin:$PATH"
+
+step "the examples carry the project's WIT"
+for wit in examples/plugins/*/wit/voxgate.wit; do
+    cmp wit/voxgate.wit "$wit" || { echo "$wit differs from wit/voxgate.wit: copy it over" >&2; exit 1; }
+done
+
+probe() { # file.wasm
+    "$voxgate" plugin test "$1" --runs 200 | grep -v '^  wasi'
+}
+
+step "examples/plugins/backoff-python"
+(cd examples/plugins/backoff-python && python3 -m unittest -q && ./build.sh)
+probe examples/plugins/backoff-python/backoff-python.wasm
+step "examples/plugins/rag-python"
+(cd examples/plugins/rag-python && python3 -m unittest -q && ./build.sh)
+probe examples/plugins/rag-python/rag-python.wasm
+step "examples/plugins/backoff-js"
+(cd examples/plugins/backoff-js && npm test --silent && npm run build --silent)
+probe examples/plugins/backoff-js/backoff-js.wasm
+
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+for kind in backoff rag routing; do
+    step "plugin new $kind --lang rust"
+    "$voxgate" plugin new "$kind" --lang rust "$scratch/rust-$kind"
+    (cd "$scratch/rust-$kind" && CARGO_TARGET_DIR="$root/target/plugin-new" cargo test -q \
+        && CARGO_TARGET_DIR="$root/target/plugin-new" cargo build -q --release --target wasm32-wasip2)
+    probe "$root/target/plugin-new/wasm32-wasip2/release/rust_$kind.wasm"
+
+    step "plugin new $kind --lang python"
+    "$voxgate" plugin new "$kind" --lang python "$scratch/python-$kind"
+    (cd "$scratch/python-$kind" && python3 -m unittest -q && ./build.sh)
+    probe "$scratch/python-$kind/python-$kind.wasm"
+done
+for kind in backoff rag; do
+    step "plugin new $kind --lang js"
+    "$voxgate" plugin new "$kind" --lang js "$scratch/js-$kind"
+    ln -s "$root/examples/plugins/backoff-js/node_modules" "$scratch/js-$kind/node_modules"
+    (cd "$scratch/js-$kind" && npm test --silent && npm run build --silent)
+    probe "$scratch/js-$kind/js-$kind.wasm"
+done
+step "plugin examples and templates: all passed"

@@ -1,0 +1,74 @@
+//! A term's postings (which docs hold it, how often per field, at which positions) and the
+//! proximity bonus computed from positions.
+
+use std::collections::HashMap;
+
+/// One doc's occurrences of a term, per field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Posting {
+    pub doc: u32,
+    pub title_tf: u32,
+    pub body_tf: u32,
+    /// Where this doc's positions start in [`Postings::positions`] (title_tf + body_tf of them).
+    pub start: u32,
+}
+
+/// A term's postings in doc order, and the positions of its occurrences (the title's terms
+/// count first, then the body's).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Postings {
+    pub list: Vec<Posting>,
+    pub positions: Vec<u32>,
+}
+
+impl Postings {
+    pub(crate) fn push(&mut self, doc: u32, title_tf: u32, body_tf: u32, positions: &[u32]) {
+        self.list.push(Posting {
+            doc,
+            title_tf,
+            body_tf,
+            start: self.positions.len() as u32,
+        });
+        self.positions.extend_from_slice(positions);
+    }
+
+    /// The positions of the term in `doc`, if it occurs there.
+    pub(crate) fn positions_in(&self, doc: u32) -> &[u32] {
+        match self.list.binary_search_by_key(&doc, |p| p.doc) {
+            Ok(n) => {
+                let p = &self.list[n];
+                let start = p.start as usize;
+                &self.positions[start..start + (p.title_tf + p.body_tf) as usize]
+            }
+            Err(_) => &[],
+        }
+    }
+}
+
+/// The proximity bonus of `doc`: for every two different query terms at most `window` terms
+/// apart, 1/gap², weighted by the rarer term's idf and saturated like a term frequency.
+/// `found`: the query's terms (postings, idf).
+pub(crate) fn proximity(doc: u32, found: &[(&Postings, f64)], window: u32, k1: f64) -> f64 {
+    let mut occurrences: Vec<(u32, usize)> = Vec::new();
+    for (term, (postings, _)) in found.iter().enumerate() {
+        occurrences.extend(postings.positions_in(doc).iter().map(|&p| (p, term)));
+    }
+    occurrences.sort_unstable();
+    let mut pairs: HashMap<(usize, usize), f64> = HashMap::new();
+    for (i, &(position, term)) in occurrences.iter().enumerate() {
+        for &(earlier, other) in occurrences[..i].iter().rev() {
+            let gap = position - earlier;
+            if gap > window {
+                break;
+            }
+            if other != term && gap > 0 {
+                let gap = f64::from(gap);
+                *pairs.entry((other.min(term), other.max(term))).or_default() += 1.0 / (gap * gap);
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|((a, b), tp)| found[a].1.min(found[b].1) * tp * (k1 + 1.0) / (tp + k1))
+        .sum()
+}
