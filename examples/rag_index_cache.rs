@@ -41,18 +41,33 @@ fn write_kb(dir: &Path, chunks: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn slot(dir: &Path, knowledge: Arc<KnowledgeBases>, cache: Option<Arc<IndexCache>>) -> anyhow::Result<Slot<Rag>> {
+fn slot(
+    dir: &Path,
+    knowledge: Arc<KnowledgeBases>,
+    cache: Option<Arc<IndexCache>>,
+) -> anyhow::Result<Slot<Rag>> {
     let limits = SlotLimits {
         deadline: Duration::from_secs(300),
         memory_bytes: 2 << 30,
         ..voxgate::Config::default().plugins.rag
     };
-    let mut slot = Slot::<Rag>::new(dir, limits, None, Some(knowledge), Arc::new(Metrics::new()), Arc::default())?;
+    let mut slot = Slot::<Rag>::new(
+        dir,
+        limits,
+        None,
+        Some(knowledge),
+        Arc::new(Metrics::new()),
+        Arc::default(),
+    )?;
     if let Some(cache) = cache {
         slot = slot.with_index_cache(cache);
     }
     let wasm = std::fs::read(Path::new(voxgate::plugins::BUILD_DIR).join("rag-bm25.wasm"))?;
-    slot.install(slot.prepare(&wasm, "rag-bm25".into()).map_err(|e| anyhow::anyhow!(e))?.0);
+    slot.install(
+        slot.prepare(&wasm, "rag-bm25".into())
+            .map_err(|e| anyhow::anyhow!(e))?
+            .0,
+    );
     Ok(slot)
 }
 
@@ -71,21 +86,37 @@ fn main() -> anyhow::Result<()> {
     write_kb(&scratch.path().join("kbs"), chunks)?;
     let knowledge = Arc::new(KnowledgeBases::new(scratch.path().join("kbs")));
     let loaded = knowledge.load("big").map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("knowledge base: {} chunks in {} documents", loaded.chunks.len(), loaded.documents);
+    println!(
+        "knowledge base: {} chunks in {} documents",
+        loaded.chunks.len(),
+        loaded.documents
+    );
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
 
     let without = slot(scratch.path(), knowledge.clone(), None)?;
     for round in 1..=2 {
-        println!("without the cache, fresh instance {round}: first search {:.0} ms", ms(first_search(&without, "w17 w230 w4100")?));
+        println!(
+            "without the cache, fresh instance {round}: first search {:.0} ms",
+            ms(first_search(&without, "w17 w230 w4100")?)
+        );
     }
     drop(without);
 
     let cache = Arc::new(IndexCache::new(1 << 30));
     let with = slot(scratch.path(), knowledge, Some(cache.clone()))?;
-    println!("with the cache, first instance (builds, stores): {:.0} ms", ms(first_search(&with, "w17 w230 w4100")?));
-    println!("cached index: {:.1} MiB", cache.bytes() as f64 / (1 << 20) as f64);
+    println!(
+        "with the cache, first instance (builds, stores): {:.0} ms",
+        ms(first_search(&with, "w17 w230 w4100")?)
+    );
+    println!(
+        "cached index: {:.1} MiB",
+        cache.bytes() as f64 / (1 << 20) as f64
+    );
     for round in 1..=3 {
-        println!("with the cache, fresh instance {round} (loads): first search {:.0} ms", ms(first_search(&with, "w18 w231 w4101")?));
+        println!(
+            "with the cache, fresh instance {round} (loads): first search {:.0} ms",
+            ms(first_search(&with, "w18 w231 w4101")?)
+        );
     }
     Ok(())
 }

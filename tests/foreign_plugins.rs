@@ -49,7 +49,11 @@ async fn swap(gw: &TestGateway, slot: &str, file: &PathBuf) -> Duration {
     let deadline = Instant::now() + Duration::from_secs(600);
     while gw.health().await["plugins"][slot]["sha256"] != sha.as_str() {
         let health = gw.health().await;
-        assert!(Instant::now() < deadline, "{slot}.wasm never loaded: {}", health["plugins"][slot]);
+        assert!(
+            Instant::now() < deadline,
+            "{slot}.wasm never loaded: {}",
+            health["plugins"][slot]
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     started.elapsed()
@@ -64,19 +68,39 @@ async fn backoff_swap(name: &str) {
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
     client.recv_type("session.created").await;
     client.text_only().await;
-    assert_eq!(response_text(&client.turn("before the swap").await), "You said: before the swap");
+    assert_eq!(
+        response_text(&client.turn("before the swap").await),
+        "You said: before the swap"
+    );
 
     let took = swap(&gw, "backoff", &file).await;
-    eprintln!("{name}: loaded {:.1} s after the write (compile or cache, smoke call)", took.as_secs_f64());
-    let calls_before = gw.health().await["plugins"]["backoff"]["calls"].as_u64().unwrap();
-    sim.faults(json!({"refuse": {"status": 503, "count": 1}})).await;
-    sim.faults(json!({"close": {"code": 1001, "reason": "going away"}})).await;
+    eprintln!(
+        "{name}: loaded {:.1} s after the write (compile or cache, smoke call)",
+        took.as_secs_f64()
+    );
+    let calls_before = gw.health().await["plugins"]["backoff"]["calls"]
+        .as_u64()
+        .unwrap();
+    sim.faults(json!({"refuse": {"status": 503, "count": 1}}))
+        .await;
+    sim.faults(json!({"close": {"code": 1001, "reason": "going away"}}))
+        .await;
     client.recv_type("voxgate.upstream.reconnected").await;
     let backoff = gw.health().await["plugins"]["backoff"].clone();
-    assert!(backoff["calls"].as_u64().unwrap() > calls_before, "the new policy was asked: {backoff}");
+    assert!(
+        backoff["calls"].as_u64().unwrap() > calls_before,
+        "the new policy was asked: {backoff}"
+    );
     assert_eq!(backoff["faults"], 0, "{backoff}");
-    assert_eq!(response_text(&client.turn("after the swap").await), "You said: after the swap");
-    assert_eq!(gw.health().await["metrics"]["counters"]["ws_connections"], 1, "the same session");
+    assert_eq!(
+        response_text(&client.turn("after the swap").await),
+        "You said: after the swap"
+    );
+    assert_eq!(
+        gw.health().await["metrics"]["counters"]["ws_connections"],
+        1,
+        "the same session"
+    );
 }
 
 #[tokio::test]
@@ -91,7 +115,9 @@ async fn a_javascript_backoff_policy_hot_swaps_under_an_open_session() {
 
 #[tokio::test]
 async fn a_python_rag_search_hot_swaps_under_an_open_session_and_answers() {
-    let Some(file) = example("rag-python") else { return };
+    let Some(file) = example("rag-python") else {
+        return;
+    };
     let sim = Sim::start().await;
     let gw = gateway(&sim).await;
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
@@ -99,8 +125,14 @@ async fn a_python_rag_search_hot_swaps_under_an_open_session_and_answers() {
     client.text_only().await;
     swap(&gw, "rag", &file).await;
     // The simulator turns a question into a search_knowledge_base call.
-    let first = client.turn("What happens when knowledge-base search fails?").await;
-    assert!(first.iter().any(|e| e["type"] == "response.function_call_arguments.done"));
+    let first = client
+        .turn("What happens when knowledge-base search fails?")
+        .await;
+    assert!(
+        first
+            .iter()
+            .any(|e| e["type"] == "response.function_call_arguments.done")
+    );
     let mut answer = Vec::new();
     loop {
         let event = client.recv().await;
@@ -111,8 +143,14 @@ async fn a_python_rag_search_hot_swaps_under_an_open_session_and_answers() {
         }
     }
     let text = response_text(&answer);
-    assert!(text.contains("faq.md#"), "the Python search answered from the KB: {text}");
+    assert!(
+        text.contains("faq.md#"),
+        "the Python search answered from the KB: {text}"
+    );
     let rag = gw.health().await["plugins"]["rag"].clone();
     assert_eq!(rag["faults"], 0, "{rag}");
-    assert_eq!(gw.health().await["metrics"]["counters"]["ws_connections"], 1);
+    assert_eq!(
+        gw.health().await["metrics"]["counters"]["ws_connections"],
+        1
+    );
 }
