@@ -15,13 +15,24 @@ export PLUGIN_COMPILE_TIMEOUT=600
 step() { printf '\n== %s (%s s)\n' "$1" "$SECONDS"; }
 
 python3 -m pip show componentize-py >/dev/null 2>&1 || python3 -m pip install -q componentize-py==0.25.1
-(cd examples/plugins/backoff-js && npm install --no-audit --no-fund --loglevel=error)
+(cd examples/plugins/backoff-js && npm ci --no-audit --no-fund --loglevel=error)
 export PATH="$root/examples/plugins/backoff-js/node_modules/.bin:$PATH"
 
 step "the examples carry the project's WIT"
 for wit in examples/plugins/*/wit/voxgate.wit; do
     cmp wit/voxgate.wit "$wit" || { echo "$wit differs from wit/voxgate.wit: copy it over" >&2; exit 1; }
 done
+
+step "the examples are what plugin new writes (only their build outputs added)"
+regenerated="$(mktemp -d)"
+for example in backoff-python:backoff:python backoff-js:backoff:js rag-python:rag:python; do
+    IFS=: read -r name kind lang <<<"$example"
+    "$voxgate" plugin new "$kind" --lang "$lang" "$regenerated/$name" >/dev/null
+    diff -r -x node_modules -x package-lock.json -x '*.wasm' -x __pycache__ -x wit_world -x 'componentize_py_*' -x poll_loop.py \
+        "$regenerated/$name" "examples/plugins/$name" \
+        || { echo "examples/plugins/$name differs from plugin new's output: regenerate it" >&2; exit 1; }
+done
+rm -rf "$regenerated"
 
 probe() { # file.wasm
     "$voxgate" plugin test "$1" --runs 200 | grep -v '^  wasi'

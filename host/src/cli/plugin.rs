@@ -14,13 +14,7 @@ pub fn check(
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        writeln!(out, "file:    {}", report.file)?;
-        writeln!(out, "sha256:  {}", report.sha256)?;
-        writeln!(
-            out,
-            "world:   {}",
-            report.world.as_deref().unwrap_or("(none)")
-        )?;
+        header(&mut out, &report)?;
         writeln!(out, "imports:")?;
         for import in &report.imports {
             writeln!(out, "  {import}")?;
@@ -29,17 +23,11 @@ pub fn check(
         for probe in &report.probes {
             writeln!(out, "  {probe}")?;
         }
-        for problem in &report.problems {
-            writeln!(out, "problem: {problem}")?;
-        }
-        writeln!(
-            out,
-            "{}",
-            if report.passed() {
-                "OK: ready to ship"
-            } else {
-                "FAILED"
-            }
+        footer(
+            &mut out,
+            &report.problems,
+            report.passed(),
+            "OK: ready to ship",
         )?;
     }
     if report.passed() {
@@ -47,6 +35,27 @@ pub fn check(
     } else {
         anyhow::bail!("{} does not pass the check", file.display())
     }
+}
+
+/// The lines both reports start with.
+fn header(out: &mut impl Write, report: &voxgate::plugins::check::Report) -> std::io::Result<()> {
+    writeln!(out, "file:    {}", report.file)?;
+    writeln!(out, "sha256:  {}", report.sha256)?;
+    let world = report.world.as_deref().unwrap_or("(none)");
+    writeln!(out, "world:   {world}")
+}
+
+/// The lines both reports end with: the problems, then the verdict.
+fn footer(
+    out: &mut impl Write,
+    problems: &[String],
+    passed: bool,
+    ok: &str,
+) -> std::io::Result<()> {
+    for problem in problems {
+        writeln!(out, "problem: {problem}")?;
+    }
+    writeln!(out, "{}", if passed { ok } else { "FAILED" })
 }
 
 pub fn test(
@@ -61,13 +70,7 @@ pub fn test(
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
         let check = &report.check;
-        writeln!(out, "file:    {}", check.file)?;
-        writeln!(out, "sha256:  {}", check.sha256)?;
-        writeln!(
-            out,
-            "world:   {}",
-            check.world.as_deref().unwrap_or("(none)")
-        )?;
+        header(&mut out, check)?;
         writeln!(out, "runs:    {} (seed {})", report.runs, report.seed)?;
         writeln!(out, "properties:")?;
         for property in &report.properties {
@@ -100,17 +103,11 @@ pub fn test(
             report.memory_peak_bytes as f64 / (1 << 20) as f64,
             report.memory_cap_bytes as f64 / (1 << 20) as f64
         )?;
-        for problem in &check.problems {
-            writeln!(out, "problem: {problem}")?;
-        }
-        writeln!(
-            out,
-            "{}",
-            if report.passed() {
-                "OK: every property held"
-            } else {
-                "FAILED"
-            }
+        footer(
+            &mut out,
+            &check.problems,
+            report.passed(),
+            "OK: every property held",
         )?;
     }
     if report.passed() {
