@@ -355,6 +355,35 @@ mod tests {
     }
 
     #[test]
+    fn scores_are_the_same_to_the_bit_whatever_the_hash_seeds() {
+        let docs = || {
+            (0..40).map(|n| {
+                doc(
+                    &n.to_string(),
+                    &format!(
+                        "circuit breaker {n} retry backoff circuit {} breaker retry",
+                        n % 7
+                    ),
+                )
+            })
+        };
+        let query = "circuit breaker retry backoff 3";
+        let first: Vec<(String, u64)> = Index::build(docs())
+            .search(query, 20)
+            .into_iter()
+            .map(|(d, s)| (d.id.clone(), s.to_bits()))
+            .collect();
+        for _ in 0..20 {
+            let again: Vec<(String, u64)> = Index::build(docs())
+                .search(query, 20)
+                .into_iter()
+                .map(|(d, s)| (d.id.clone(), s.to_bits()))
+                .collect();
+            assert_eq!(again, first);
+        }
+    }
+
+    #[test]
     fn ties_are_deterministic() {
         let index = Index::build([doc("a", "identical words"), doc("b", "identical words")]);
         assert_eq!(ids(&index, "identical", 2), ["a", "b"]);

@@ -1,7 +1,7 @@
 //! A term's postings (which docs hold it, how often per field, at which positions) and the
 //! proximity bonus computed from positions.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// One doc's occurrences of a term, per field.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,7 +54,8 @@ pub(crate) fn proximity(doc: u32, found: &[(&Postings, f64)], window: u32, k1: f
         occurrences.extend(postings.positions_in(doc).iter().map(|&p| (p, term)));
     }
     occurrences.sort_unstable();
-    let mut pairs: HashMap<(usize, usize), f64> = HashMap::new();
+    // Ordered: the sum must not depend on a hash seed (same query, same score, to the bit).
+    let mut pairs: BTreeMap<(usize, usize), f64> = BTreeMap::new();
     for (i, &(position, term)) in occurrences.iter().enumerate() {
         for &(earlier, other) in occurrences[..i].iter().rev() {
             let gap = position - earlier;
