@@ -33,7 +33,7 @@ class Index:
     def search(self, query, top_k):
         """The best top_k (chunk, score), best first; chunks sharing no word are left out."""
         scores = {}
-        for word in set(words(query)):
+        for word in sorted(set(words(query))):  # a fixed order: the same scores, to the bit
             entries = self.postings.get(word, ())
             if entries:
                 idf = math.log(1 + len(self.chunks) / len(entries))

@@ -44,7 +44,10 @@ pub mod policy {
         pub fn search(&self, query: &str, top_k: usize) -> Vec<(&Chunk, f64)> {
             let n = self.chunks.len() as f64;
             let mut scores: HashMap<usize, f64> = HashMap::new();
-            let unique: HashSet<String> = words(query).into_iter().collect();
+            // In a fixed order: the same query must give the same scores, to the bit.
+            let mut unique = words(query);
+            unique.sort();
+            unique.dedup();
             for word in unique {
                 if let Some(list) = self.postings.get(&word) {
                     let idf = (1.0 + n / list.len() as f64).ln();
