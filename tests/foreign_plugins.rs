@@ -39,8 +39,9 @@ async fn gateway(sim: &Sim) -> TestGateway {
     TestGateway::start(config).await
 }
 
-/// Put `file` in the slot and wait until it serves; how long that took.
-async fn swap(gw: &TestGateway, slot: &str, file: &PathBuf) -> Duration {
+/// Put `file` in the slot and wait until it serves, the session talking meanwhile (a compile
+/// runs off the serving threads: every turn is answered); how long that took.
+async fn swap(gw: &TestGateway, slot: &str, file: &PathBuf, client: &mut Client) -> Duration {
     let bytes = std::fs::read(file).unwrap();
     let sha = voxgate::plugins::slot::sha256_hex(&bytes);
     let started = Instant::now();
@@ -54,7 +55,9 @@ async fn swap(gw: &TestGateway, slot: &str, file: &PathBuf) -> Duration {
             "{slot}.wasm never loaded: {}",
             health["plugins"][slot]
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let events = client.turn("while it loads").await;
+        assert_eq!(response_text(&events), "You said: while it loads");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     started.elapsed()
 }
@@ -73,7 +76,7 @@ async fn backoff_swap(name: &str) {
         "You said: before the swap"
     );
 
-    let took = swap(&gw, "backoff", &file).await;
+    let took = swap(&gw, "backoff", &file, &mut client).await;
     eprintln!(
         "{name}: loaded {:.1} s after the write (compile or cache, smoke call)",
         took.as_secs_f64()
@@ -123,7 +126,7 @@ async fn a_python_rag_search_hot_swaps_under_an_open_session_and_answers() {
     let mut client = Client::connect(&gw.url("/v1/realtime")).await;
     client.recv_type("session.created").await;
     client.text_only().await;
-    swap(&gw, "rag", &file).await;
+    swap(&gw, "rag", &file, &mut client).await;
     // The simulator turns a question into a search_knowledge_base call.
     let first = client
         .turn("What happens when knowledge-base search fails?")
@@ -133,16 +136,7 @@ async fn a_python_rag_search_hot_swaps_under_an_open_session_and_answers() {
             .iter()
             .any(|e| e["type"] == "response.function_call_arguments.done")
     );
-    let mut answer = Vec::new();
-    loop {
-        let event = client.recv().await;
-        let done = event["type"] == "response.done";
-        answer.push(event);
-        if done {
-            break;
-        }
-    }
-    let text = response_text(&answer);
+    let text = response_text(&client.response().await);
     assert!(
         text.contains("faq.md#"),
         "the Python search answered from the KB: {text}"

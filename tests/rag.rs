@@ -23,15 +23,7 @@ async fn ask(client: &mut Client, question: &str) -> String {
         "the model called the tool: {:?}",
         types(&first)
     );
-    let mut answer = Vec::new();
-    loop {
-        let event = client.recv().await;
-        let done = event["type"] == "response.done";
-        answer.push(event);
-        if done {
-            return response_text(&answer);
-        }
-    }
+    response_text(&client.response().await)
 }
 
 async fn text_client(gw: &TestGateway, path: &str) -> Client {

@@ -10,6 +10,9 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 voxgate="${CARGO_TARGET_DIR:-$root/target}/debug/voxgate"
 export PLUGIN_CACHE_DIR="$root/target/plugin-artifacts"
+# An interpreter-carrying artifact is tens of MB: keep them all (the default bound, 256 MiB,
+# evicted the examples' artifacts before the tests could reuse them).
+export PLUGIN_CACHE_MAX_BYTES=$((4 << 30))
 # A debug build's Cranelift takes ~40 s for an interpreter-carrying component on a loaded core.
 export PLUGIN_COMPILE_TIMEOUT=600
 step() { printf '\n== %s (%s s)\n' "$1" "$SECONDS"; }

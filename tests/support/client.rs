@@ -113,6 +113,11 @@ impl Client {
         }))
         .await;
         self.send(json!({ "type": "response.create" })).await;
+        self.response().await
+    }
+
+    /// The events of the response under way, up to its `response.done`.
+    pub async fn response(&mut self) -> Vec<Value> {
         let mut events = Vec::new();
         loop {
             let event = self.recv().await;
