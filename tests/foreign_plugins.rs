@@ -36,6 +36,9 @@ async fn gateway(sim: &Sim) -> TestGateway {
     config.plugins.backoff.compile_timeout = Duration::from_secs(600);
     config.plugins.rag.compile_timeout = Duration::from_secs(600);
     config.plugins.rag.deadline = Duration::from_secs(10);
+    // The smoke call's first instantiation of an interpreter took just over the 10 ms default
+    // once in a debug build on a cold page cache (refused, so the test waited out its 600 s).
+    config.plugins.backoff.deadline = Duration::from_millis(100);
     TestGateway::start(config).await
 }
 
@@ -48,12 +51,14 @@ async fn swap(gw: &TestGateway, slot: &str, file: &PathBuf, client: &mut Client)
     let path = gw.gateway.config().plugins.dir.join(format!("{slot}.wasm"));
     voxgate::plugins::write_atomically(&path, &bytes).unwrap();
     let deadline = Instant::now() + Duration::from_secs(600);
-    while gw.health().await["plugins"][slot]["sha256"] != sha.as_str() {
-        let health = gw.health().await;
+    loop {
+        let serving = gw.health().await["plugins"][slot].clone();
+        if serving["sha256"] == sha.as_str() {
+            break;
+        }
         assert!(
             Instant::now() < deadline,
-            "{slot}.wasm never loaded: {}",
-            health["plugins"][slot]
+            "{slot}.wasm never loaded: {serving}"
         );
         let events = client.turn("while it loads").await;
         assert_eq!(response_text(&events), "You said: while it loads");

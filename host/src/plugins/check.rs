@@ -39,8 +39,9 @@ pub struct Inspected {
     /// Scratch space: probe knowledge bases, and the artifact cache unless one is named.
     pub dir: tempfile::TempDir,
     /// `PLUGIN_CACHE_DIR` when set (checks then share artifacts with each other and with a
-    /// gateway using it), else a directory in the scratch space.
+    /// gateway using it), else a directory in the scratch space; and its bound.
     cache_dir: std::path::PathBuf,
+    cache_max_bytes: u64,
 }
 
 impl Inspected {
@@ -52,7 +53,7 @@ impl Inspected {
     ) -> Result<Slot<K>, String> {
         let cache = PluginEngine::shared()
             .map_err(|e| format!("{e:#}"))?
-            .cache(self.cache_dir.clone(), u64::MAX);
+            .cache(self.cache_dir.clone(), self.cache_max_bytes);
         let slot = Slot::<K>::new(
             self.dir.path(),
             limits,
@@ -162,6 +163,7 @@ pub fn inspect(file: &Path, settings: &PluginSettings, report: &mut Report) -> O
         world,
         dir,
         cache_dir,
+        cache_max_bytes: settings.cache_max_bytes,
     })
 }
 
