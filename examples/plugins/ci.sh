@@ -16,7 +16,8 @@ export PLUGIN_CACHE_DIR="$root/target/plugin-artifacts"
 export PLUGIN_CACHE_MAX_BYTES=$((4 << 30))
 # A debug build's Cranelift takes ~40 s for an interpreter-carrying component on a loaded core.
 export PLUGIN_COMPILE_TIMEOUT=600
-# ...and its first instantiation (the smoke call) may take more than the 10 ms default there.
+# Calls of a started instance take 20–50 µs (debug), but CI shares 2 cores with cargo: a
+# property must not fail on a scheduling hiccup beyond the 10 ms default deadline.
 export BACKOFF_PLUGIN_DEADLINE=0.1
 step() { printf '\n== %s (%s s)\n' "$1" "$SECONDS"; }
 

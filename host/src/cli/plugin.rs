@@ -97,6 +97,21 @@ pub fn test(
             "timing:  {} calls, p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
             t.calls, t.p50_us, t.p99_us, t.max_us
         )?;
+        let i = &report.instantiation;
+        writeln!(
+            out,
+            "start:   {} instances, p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+            i.calls, i.p50_us, i.p99_us, i.max_us
+        )?;
+        if i.p99_us > report.call_deadline_ms * 1e3 {
+            writeln!(
+                out,
+                "         over the {} ms call deadline: fine while instances wait (the gateway \
+                 starts them at load and replaces faulted ones in the background), but a call \
+                 that finds none waiting will time out",
+                report.call_deadline_ms
+            )?;
+        }
         writeln!(
             out,
             "memory:  high-water {:.1} MiB of the slot's {:.0} MiB cap",

@@ -52,6 +52,7 @@ pub const PLUGIN_MAX_BYTES: u64 = 32 << 20;
 /// A Python component (componentize-py, ~18 MB) takes ~19 s on one core of the reference
 /// machine; a Rust one well under a second. The compile runs off the serving threads.
 pub const PLUGIN_COMPILE_TIMEOUT: Duration = secs(60);
+pub const PLUGIN_START_TIMEOUT: Duration = secs(1);
 /// Calls of one slot running at once; 0 = one fewer than the cores (at least 1).
 pub const PLUGIN_MAX_CONCURRENT_CALLS: u32 = 0;
 pub const PLUGIN_MAX_QUEUED_CALLS: u32 = 64;

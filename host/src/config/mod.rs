@@ -199,6 +199,7 @@ fn slot_limits(deadline: Duration, memory_mib: u32, max_file_bytes: u64) -> Slot
         memory_bytes: mib(memory_mib),
         max_file_bytes,
         compile_timeout: defaults::PLUGIN_COMPILE_TIMEOUT,
+        start_timeout: defaults::PLUGIN_START_TIMEOUT,
         max_concurrent: concurrent_calls(defaults::PLUGIN_MAX_CONCURRENT_CALLS),
         max_queued: defaults::PLUGIN_MAX_QUEUED_CALLS as usize,
     }

@@ -53,6 +53,9 @@ pub struct PluginArgs {
     /// Seconds compiling a new plugin file may take before it is refused.
     #[arg(long, env = "PLUGIN_COMPILE_TIMEOUT", value_name = "PLUGIN_COMPILE_TIMEOUT", default_value_t = Seconds(defaults::PLUGIN_COMPILE_TIMEOUT))]
     pub plugin_compile_timeout: Seconds,
+    /// Seconds starting one plugin instance (instantiation and a first call) may take, outside any call.
+    #[arg(long, env = "PLUGIN_START_TIMEOUT", value_name = "PLUGIN_START_TIMEOUT", default_value_t = Seconds(defaults::PLUGIN_START_TIMEOUT))]
+    pub plugin_start_timeout: Seconds,
     /// Calls of one plugin slot running at once (0: one fewer than the cores, at least 1).
     #[arg(long, env = "PLUGIN_MAX_CONCURRENT_CALLS", value_name = "PLUGIN_MAX_CONCURRENT_CALLS", default_value_t = defaults::PLUGIN_MAX_CONCURRENT_CALLS)]
     pub plugin_max_concurrent_calls: u32,
@@ -99,6 +102,7 @@ impl PluginArgs {
             memory_bytes: mib(memory_mib),
             max_file_bytes: max_bytes.unwrap_or(self.plugin_max_bytes),
             compile_timeout: self.plugin_compile_timeout.0,
+            start_timeout: self.plugin_start_timeout.0,
             max_concurrent: concurrent_calls(self.plugin_max_concurrent_calls),
             max_queued: self.plugin_max_queued_calls as usize,
         }

@@ -12,6 +12,7 @@ mod fault;
 mod gate;
 pub mod imports;
 pub mod index_cache;
+mod instances;
 mod kind;
 mod limiter;
 mod log_budget;
@@ -48,6 +49,9 @@ pub struct SlotLimits {
     pub max_file_bytes: u64,
     /// Compiling a new file may take this long (`PLUGIN_COMPILE_TIMEOUT`).
     pub compile_timeout: Duration,
+    /// Starting one instance — instantiation and a first call — outside any call, so calls
+    /// find it ready (`PLUGIN_START_TIMEOUT`).
+    pub start_timeout: Duration,
     /// Calls running at once (`PLUGIN_MAX_CONCURRENT_CALLS`), and waiting beyond them.
     pub max_concurrent: usize,
     pub max_queued: usize,

@@ -2,11 +2,12 @@
 //!
 //! Loading (`prepare`) refuses a file over its size bound, compiles it within the compile
 //! budget, refuses imports outside the world's documented set, type-checks it against the
-//! world and smoke-calls it under the call deadline; only then is its artifact cached.
+//! world, starts its warm instances (`instances`, off any call's deadline) and smoke-calls one
+//! under the call deadline; only then is its artifact cached.
 //! A call (`call`) waits for a place at the slot's gate, runs async (the guest yields to the
 //! runtime at every epoch tick, host functions are async) under one deadline that covers the
-//! wait, instantiation, guest code and host calls. Calls hold an `Arc` of the version they
-//! started on, so a swap never disturbs them.
+//! wait, guest code and host calls (and starting an instance, when none is waiting). Calls
+//! hold an `Arc` of the version they started on, so a swap never disturbs them.
 
 use super::SlotLimits;
 use super::cache::ArtifactCache;
@@ -15,11 +16,12 @@ pub use super::fault::{CallFault, root_cause};
 use super::gate::{CallGate, Refused};
 use super::imports::{self, permitted};
 use super::index_cache::IndexCache;
+use super::instances::Instances;
 pub use super::kind::Kind;
 use super::log_budget::LogBudget;
 use super::report::SlotReport;
 use super::sandbox::HostState;
-use super::version::now_rfc3339;
+use super::version::{IDLE_INSTANCES, now_rfc3339};
 pub use super::version::{Live, Reloaded, Version, sha256_hex};
 use crate::feed::Feed;
 use crate::kb::KnowledgeBases;
@@ -37,11 +39,8 @@ pub struct Slot<K: Kind> {
     limits: SlotLimits,
     cache: Option<ArtifactCache>,
     gate: CallGate,
-    log_budget: Arc<LogBudget>,
-    knowledge: Option<Arc<KnowledgeBases>>,
-    index_cache: Option<Arc<IndexCache>>,
+    instances: Instances,
     linker: Linker<HostState>,
-    engine: &'static PluginEngine,
     live: ArcSwapOption<Version<K>>,
     previous: ArcSwapOption<Version<K>>,
     report: SlotReport,
@@ -64,13 +63,19 @@ impl<K: Kind> Slot<K> {
         Ok(Slot {
             path: dir.join(format!("{}.wasm", K::SLOT)),
             gate: CallGate::new(limits.max_concurrent, limits.max_queued),
-            log_budget: Arc::new(LogBudget::default()),
+            instances: Instances {
+                engine,
+                slot: K::SLOT,
+                memory_bytes: limits.memory_bytes,
+                knowledge,
+                index_cache: None,
+                log_budget: Arc::new(LogBudget::default()),
+                metrics: metrics.clone(),
+                start_budget: limits.start_timeout,
+            },
             limits,
             cache,
-            knowledge,
-            index_cache: None,
             linker,
-            engine,
             live: ArcSwapOption::empty(),
             previous: ArcSwapOption::empty(),
             report: SlotReport::new(K::SLOT, metrics, feed),
@@ -84,7 +89,7 @@ impl<K: Kind> Slot<K> {
 
     /// Give the slot's instances the RAG index cache (scoped per plugin file).
     pub fn with_index_cache(mut self, cache: Arc<IndexCache>) -> Slot<K> {
-        self.index_cache = Some(cache);
+        self.instances.index_cache = Some(cache);
         self
     }
 
@@ -101,27 +106,6 @@ impl<K: Kind> Slot<K> {
         self.live.load_full()
     }
 
-    /// A store for an instance of the version whose file hashes to `sha256`.
-    fn store(&self, sha256: &str) -> Store<HostState> {
-        let mut state = HostState::new(
-            K::SLOT,
-            self.limits.memory_bytes,
-            self.knowledge.clone(),
-            self.log_budget.clone(),
-            self.report.metrics().clone(),
-        );
-        state.index_cache = self
-            .index_cache
-            .clone()
-            .map(|cache| (cache, Arc::from(sha256)));
-        let mut store = Store::new(&self.engine.engine, state);
-        store.limiter(|state| &mut state.cap);
-        // Guest code yields to the runtime at every epoch tick; the call's deadline is a
-        // timeout around the whole call, host functions included.
-        store.epoch_deadline_async_yield_and_update(1);
-        store
-    }
-
     /// Validate `bytes` and smoke-call them; the version to install and, when freshly
     /// compiled, the artifact to cache once it is installed.
     pub fn prepare(
@@ -132,6 +116,7 @@ impl<K: Kind> Slot<K> {
         self.check_size(bytes.len() as u64)?;
         let sha256 = sha256_hex(bytes);
         let (component, artifact): (Component, _) = self
+            .instances
             .engine
             .compile(
                 bytes,
@@ -142,7 +127,7 @@ impl<K: Kind> Slot<K> {
             .map_err(|e| format!("not a valid WebAssembly component: {}", root_cause(&e)))?;
         let ty = component.component_type();
         let refused: Vec<String> = ty
-            .imports(&self.engine.engine)
+            .imports(&self.instances.engine.engine)
             .map(|(name, _)| name.to_string())
             .filter(|name| !permitted(name, K::WORLD))
             .collect();
@@ -169,9 +154,8 @@ impl<K: Kind> Slot<K> {
             )
         })?;
         let version = Version::new(pre, sha256, now_rfc3339(), source);
-        let live = super::run_to_completion(self.smoke(&version))
+        super::run_to_completion(self.start(&version))
             .map_err(|e| format!("cannot run the smoke call: {e}"))??;
-        version.give_back(live);
         Ok((version, artifact))
     }
 
@@ -185,27 +169,40 @@ impl<K: Kind> Slot<K> {
         Ok(())
     }
 
-    /// A first instance of `version` and one call, within the call deadline.
-    async fn smoke(&self, version: &Version<K>) -> Result<Live<K>, String> {
-        let _ticking = self.engine.ticking();
-        let mut store = self.store(&version.sha256);
-        let work = async {
-            let bindings = K::instantiate(&version.pre, &mut store)
-                .await
-                .map_err(|e| format!("instantiation failed: {}", root_cause(&e.into())))?;
-            K::invoke(&bindings, &mut store, K::smoke_input())
-                .await
-                .map_err(|e| format!("smoke call failed: {e:#}"))?;
-            Ok::<_, String>(bindings)
-        };
-        match tokio::time::timeout(self.limits.deadline, work).await {
-            Ok(Ok(bindings)) => Ok(Live { store, bindings }),
-            Ok(Err(problem)) => Err(problem),
-            Err(_) => Err(format!(
-                "smoke call failed: no answer within the call deadline ({}s)",
-                self.limits.deadline.as_secs_f64()
-            )),
+    /// Instances that wait for calls: as many as may call at once (the gate's bound), up to
+    /// the idle pool's size.
+    fn warm_instances(&self) -> usize {
+        self.limits.max_concurrent.clamp(1, IDLE_INSTANCES)
+    }
+
+    /// Start `version`'s warm instances (off the call deadline) and smoke-call one of them
+    /// within the call deadline: a started instance has answered once already, so this is
+    /// the steady state's cost, what every call will be held to.
+    async fn start(&self, version: &Version<K>) -> Result<(), String> {
+        let mut live = self.instances.start(version).await?;
+        let _ticking = self.instances.engine.ticking();
+        let smoke = K::invoke(&live.bindings, &mut live.store, K::smoke_input());
+        match tokio::time::timeout(self.limits.deadline, smoke).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(format!("smoke call failed: {e:#}")),
+            Err(_) => {
+                return Err(format!(
+                    "smoke call failed: no answer within the call deadline ({}s)",
+                    self.limits.deadline.as_secs_f64()
+                ));
+            }
         }
+        version.give_back(live);
+        self.instances.warm(version, self.warm_instances()).await
+    }
+
+    /// Start one more instance of the live version (outside any call), how long it took.
+    /// For `plugin test`: about what a call that finds no instance waiting pays.
+    pub async fn time_instantiation(&self) -> Result<std::time::Duration, String> {
+        let version = self.live.load_full().ok_or("no version is loaded")?;
+        let started = std::time::Instant::now();
+        self.instances.start(&version).await?;
+        Ok(started.elapsed())
     }
 
     /// Load the file in the slot's path if it differs from the live version.
@@ -293,7 +290,13 @@ impl<K: Kind> Slot<K> {
             }
         };
         let live = version.take();
-        self.run(&version, live, input, deadline, true).await
+        let answer = self.run(&version, live, input, deadline, true).await;
+        if answer.is_err() {
+            // The call's store was dropped (or never started): start its replacement now,
+            // so the next call does not pay for it.
+            self.instances.replace(&version);
+        }
+        answer
     }
 
     /// Call on a brand-new instance that is dropped afterwards (no reuse, no gate): what a
@@ -314,12 +317,12 @@ impl<K: Kind> Slot<K> {
         deadline: Instant,
         reuse: bool,
     ) -> Result<K::Output, CallFault> {
-        let _ticking = self.engine.ticking();
+        let _ticking = self.instances.engine.ticking();
         let work = async {
             let mut live = match live {
                 Some(live) => live,
                 None => {
-                    let mut store = self.store(&version.sha256);
+                    let mut store = self.instances.store(&version.sha256);
                     match K::instantiate(&version.pre, &mut store).await {
                         Ok(bindings) => Live { store, bindings },
                         Err(error) => return Err(self.fault(&error, &store)),
@@ -376,6 +379,7 @@ impl<K: Kind> Slot<K> {
             "faults": faults,
             "memory_peak_bytes": self.report.stats.memory_peak(),
             "waiting": self.gate.waiting(),
+            "idle_instances": live.as_ref().map_or(0, |v| v.idle()),
             "last_error": self.report.stats.last_error(),
         })
     }

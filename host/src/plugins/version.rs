@@ -6,10 +6,11 @@ use super::sandbox::HostState;
 use super::slot::Kind;
 use sha2::Digest;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::Store;
 
 /// Idle instances kept per version (more concurrent calls instantiate fresh ones).
-const IDLE_INSTANCES: usize = 8;
+pub const IDLE_INSTANCES: usize = 8;
 
 /// A live instance and its store.
 pub struct Live<K: Kind> {
@@ -23,6 +24,8 @@ pub struct Version<K: Kind> {
     pub loaded_at: String,
     pub source: String,
     idle: Mutex<Vec<Live<K>>>,
+    /// An instance is being started in the background to replace a dropped one.
+    replacing: AtomicBool,
 }
 
 impl<K: Kind> Version<K> {
@@ -33,6 +36,7 @@ impl<K: Kind> Version<K> {
             loaded_at,
             source,
             idle: Mutex::new(Vec::new()),
+            replacing: AtomicBool::new(false),
         }
     }
 
@@ -46,12 +50,29 @@ impl<K: Kind> Version<K> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
     }
 
-    /// An instance whose last call succeeded, for the next call.
-    pub fn give_back(&self, live: Live<K>) {
+    /// How many instances are waiting.
+    pub fn idle(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// An instance whose last call succeeded (or a new one), for the next call; false when
+    /// the pool is full and it was dropped.
+    pub fn give_back(&self, live: Live<K>) -> bool {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < IDLE_INSTANCES {
             idle.push(live);
+            return true;
         }
+        false
+    }
+
+    /// Claim the one background replacement; false when one is already running.
+    pub fn begin_replacing(&self) -> bool {
+        !self.replacing.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn end_replacing(&self) {
+        self.replacing.store(false, Ordering::Release);
     }
 }
 

@@ -35,3 +35,12 @@ where
         .await
         .map_err(|e| format!("the plugin call did not complete: {e}"))
 }
+
+/// Start `task` on the plugin workers without waiting for it (it bounds its own time).
+pub fn spawn<F>(task: F) -> Result<(), String>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    runtime()?.spawn(task);
+    Ok(())
+}

@@ -55,8 +55,12 @@ pub struct TestReport {
     /// Measurements that are not pass/fail (known-item hit rate …).
     pub observations: Vec<String>,
     pub timing: Timing,
+    /// Starting one instance (outside a call: what a call pays when none is waiting).
+    pub instantiation: Timing,
     pub memory_peak_bytes: u64,
     pub memory_cap_bytes: usize,
+    /// The slot's call deadline, milliseconds.
+    pub call_deadline_ms: f64,
 }
 
 impl TestReport {
@@ -71,6 +75,7 @@ struct Probe {
     properties: Vec<Property>,
     observations: Vec<String>,
     calls: Vec<Duration>,
+    starts: Vec<Duration>,
 }
 
 impl Probe {
@@ -107,21 +112,48 @@ impl Probe {
         answer
     }
 
-    fn timing(&mut self) -> Timing {
-        self.calls.sort();
-        let at = |q: f64| -> f64 {
-            if self.calls.is_empty() {
-                return 0.0;
+    /// Start a few instances of `slot`'s live version, timing each.
+    fn time_instantiation<K: Kind>(
+        &mut self,
+        slot: &Slot<K>,
+        runtime: &tokio::runtime::Runtime,
+        options: Options,
+    ) {
+        for _ in 0..options.runs.clamp(3, INSTANTIATIONS) {
+            match runtime.block_on(slot.time_instantiation()) {
+                Ok(took) => self.starts.push(took),
+                Err(problem) => {
+                    self.check("an instance starts", Some(problem));
+                    return;
+                }
             }
-            let index = ((self.calls.len() as f64 * q).ceil() as usize).clamp(1, self.calls.len());
-            self.calls[index - 1].as_secs_f64() * 1e6
-        };
-        Timing {
-            calls: self.calls.len(),
-            p50_us: at(0.50),
-            p99_us: at(0.99),
-            max_us: at(1.0),
         }
+        self.check("an instance starts", None);
+    }
+
+    fn timing(&mut self) -> Timing {
+        percentiles(&mut self.calls)
+    }
+}
+
+/// Instances `plugin test` starts to time instantiation.
+const INSTANTIATIONS: u32 = 20;
+
+/// Nearest-rank percentiles of `samples`, microseconds.
+fn percentiles(samples: &mut [Duration]) -> Timing {
+    samples.sort();
+    let at = |q: f64| -> f64 {
+        if samples.is_empty() {
+            return 0.0;
+        }
+        let index = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len());
+        samples[index - 1].as_secs_f64() * 1e6
+    };
+    Timing {
+        calls: samples.len(),
+        p50_us: at(0.50),
+        p99_us: at(0.99),
+        max_us: at(1.0),
     }
 }
 
@@ -160,6 +192,7 @@ fn test_quietly(file: &Path, settings: &PluginSettings, options: Options) -> Tes
             with_slot::<Backoff>(&inspected, settings.backoff.clone(), None, &mut report).map(
                 |slot| {
                     backoff::probe(&slot, options, &mut probe, &runtime);
+                    probe.time_instantiation(&slot, &runtime, options);
                     slot.memory_peak()
                 },
             )
@@ -168,6 +201,7 @@ fn test_quietly(file: &Path, settings: &PluginSettings, options: Options) -> Tes
             with_slot::<Routing>(&inspected, settings.backoff.clone(), None, &mut report).map(
                 |slot| {
                     runtime.block_on(routing::probe(&slot, options, &mut probe));
+                    probe.time_instantiation(&slot, &runtime, options);
                     slot.memory_peak()
                 },
             )
@@ -183,6 +217,7 @@ fn test_quietly(file: &Path, settings: &PluginSettings, options: Options) -> Tes
                     &mut report,
                 )?;
                 runtime.block_on(rag::probe(&slot, &knowledge, &kb, options, &mut probe));
+                probe.time_instantiation(&slot, &runtime, options);
                 Some(slot.memory_peak())
             }),
     };
@@ -190,6 +225,7 @@ fn test_quietly(file: &Path, settings: &PluginSettings, options: Options) -> Tes
         report.memory_peak_bytes = peak;
     }
     report.timing = probe.timing();
+    report.instantiation = percentiles(&mut probe.starts);
     report.properties = probe.properties;
     report.observations = probe.observations;
     report
@@ -203,6 +239,7 @@ fn with_slot<K: Kind>(
     report: &mut TestReport,
 ) -> Option<Slot<K>> {
     report.memory_cap_bytes = limits.memory_bytes;
+    report.call_deadline_ms = limits.deadline.as_secs_f64() * 1e3;
     inspected
         .slot::<K>(limits, knowledge)
         .map_err(|problem| report.check.problems.push(problem))
