@@ -7,6 +7,7 @@
 //! together in the chunk (after Rasolofo & Savoy's BM25TP), so "circuit breaker" prefers a
 //! chunk saying exactly that over one mentioning a circuit and, much later, a breaker.
 
+use crate::blob::{Blob, DocRef};
 use crate::postings::{Posting, Postings, proximity};
 use crate::tokenize::{Stems, tokens};
 use std::collections::HashMap;
@@ -51,13 +52,13 @@ pub struct Doc {
     pub content: String,
 }
 
-/// An inverted index: term → postings.
+/// An inverted index: term → postings, held as one blob (`blob`) that searches read in place,
+/// so the index cache's copy is usable as soon as its checksum holds.
 #[derive(Debug, PartialEq)]
 pub struct Index {
-    pub(crate) docs: Vec<Doc>,
+    blob: Blob,
     /// Terms per doc: (title, body).
-    pub(crate) lengths: Vec<(u32, u32)>,
-    pub(crate) terms: HashMap<String, Postings>,
+    lengths: Vec<(u32, u32)>,
     average_title: f64,
     average_body: f64,
     pub params: Params,
@@ -100,51 +101,66 @@ impl Index {
                 }
             }
         }
-        Index::from_parts(docs, lengths, terms)
+        let blob = crate::blob::write(&docs, &lengths, &terms);
+        Index::with_lengths(blob, lengths)
     }
 
-    /// An index from its parts (as built, or as read back from the index cache).
-    pub(crate) fn from_parts(
-        docs: Vec<Doc>,
-        lengths: Vec<(u32, u32)>,
-        terms: HashMap<String, Postings>,
-    ) -> Index {
+    /// The index in `bytes` (an index cache entry), or why they are not one.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Index, String> {
+        let blob = Blob::open(bytes)?;
+        let lengths = blob.lengths()?;
+        Ok(Index::with_lengths(blob, lengths))
+    }
+
+    fn with_lengths(blob: Blob, lengths: Vec<(u32, u32)>) -> Index {
         let n = lengths.len().max(1) as f64;
         let average_title = lengths.iter().map(|l| f64::from(l.0)).sum::<f64>() / n;
         let average_body = lengths.iter().map(|l| f64::from(l.1)).sum::<f64>() / n;
         Index {
-            docs,
+            blob,
             lengths,
-            terms,
             average_title,
             average_body,
             params: Params::default(),
         }
     }
 
+    /// The blob, whose bytes go to the index cache.
+    pub fn blob(&self) -> &Blob {
+        &self.blob
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.blob.bytes()
+    }
+
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.blob.docs()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.len() == 0
     }
 
     /// Number of distinct terms.
     pub fn vocabulary(&self) -> usize {
-        self.terms.len()
+        self.blob.terms()
     }
 
     /// Inverse document frequency, the non-negative form (Lucene's): ln(1 + (N − df + ½)/(df + ½)).
     fn idf(&self, df: usize) -> f64 {
-        let n = self.docs.len() as f64;
+        let n = self.len() as f64;
         let df = df as f64;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
     /// A term's field-weighted, length-normalised frequency in one doc (BM25F's tf~).
     fn weighted_tf(&self, posting: &Posting) -> f64 {
-        let (title_len, body_len) = self.lengths[posting.doc as usize];
+        let (title_len, body_len) = self
+            .lengths
+            .get(posting.doc as usize)
+            .copied()
+            .unwrap_or_default();
         let p = &self.params;
         let norm = |len: u32, average: f64, b: f64| 1.0 - b + b * f64::from(len) / average.max(1.0);
         p.title_weight * f64::from(posting.title_tf)
@@ -154,8 +170,8 @@ impl Index {
 
     /// The `top_k` best docs for `query` with their scores, best first; docs matching no query
     /// term are never returned. Ties keep index order, so results are deterministic.
-    pub fn search(&self, query: &str, top_k: usize) -> Vec<(&Doc, f64)> {
-        if top_k == 0 || self.docs.is_empty() {
+    pub fn search(&self, query: &str, top_k: usize) -> Vec<(DocRef<'_>, f64)> {
+        if top_k == 0 || self.is_empty() {
             return Vec::new();
         }
         let mut query_terms: Vec<String> = tokens(query).collect();
@@ -168,23 +184,25 @@ impl Index {
             proximity_window,
             ..
         } = self.params;
-        // The query's terms found in the index, with their idf.
-        let mut found: Vec<(&Postings, f64)> = Vec::new();
+        // The query's terms found in the index: the term, its postings, its idf.
+        let mut found = Vec::new();
         // Per doc: score, distinct query terms matched (dense: faster than a map when
         // common terms touch a large part of the KB).
-        let mut scores: Vec<(f64, u32)> = vec![(0.0, 0); self.docs.len()];
+        let mut scores: Vec<(f64, u32)> = vec![(0.0, 0); self.len()];
         for term in &query_terms {
-            let Some(postings) = self.terms.get(term) else {
+            let Some(term) = self.blob.term(term) else {
                 continue;
             };
-            let idf = self.idf(postings.list.len());
-            found.push((postings, idf));
-            for posting in &postings.list {
+            let list = term.postings();
+            let idf = self.idf(list.len());
+            for posting in &list {
                 let tf = self.weighted_tf(posting);
-                let entry = &mut scores[posting.doc as usize];
-                entry.0 += idf * tf * (k1 + 1.0) / (tf + k1);
-                entry.1 += 1;
+                if let Some(entry) = scores.get_mut(posting.doc as usize) {
+                    entry.0 += idf * tf * (k1 + 1.0) / (tf + k1);
+                    entry.1 += 1;
+                }
             }
+            found.push((term, list, idf));
         }
         let mut ranked: Vec<(u32, f64, u32)> = scores
             .into_iter()
@@ -203,9 +221,18 @@ impl Index {
         ranked.sort_by(order);
         if found.len() > 1 && proximity_weight > 0.0 {
             ranked.truncate(proximity_candidates.max(top_k));
+            // Per query term: its positions in the doc being re-scored, and its idf.
+            let mut positions: Vec<(Vec<u32>, f64)> =
+                found.iter().map(|(_, _, idf)| (Vec::new(), *idf)).collect();
             for (doc, score, matched) in &mut ranked {
                 if *matched > 1 {
-                    *score += proximity_weight * proximity(*doc, &found, proximity_window, k1);
+                    for ((term, list, _), (into, _)) in found.iter().zip(&mut positions) {
+                        match list.binary_search_by_key(doc, |p| p.doc) {
+                            Ok(k) => term.positions(list, k, into),
+                            Err(_) => into.clear(),
+                        }
+                    }
+                    *score += proximity_weight * proximity(&positions, proximity_window, k1);
                 }
             }
             ranked.sort_by(order);
@@ -213,7 +240,7 @@ impl Index {
         ranked.truncate(top_k);
         ranked
             .into_iter()
-            .map(|(doc, score, _)| (&self.docs[doc as usize], score))
+            .filter_map(|(doc, score, _)| Some((self.blob.doc(doc)?, score)))
             .collect()
     }
 }
@@ -246,7 +273,7 @@ mod tests {
         index
             .search(query, k)
             .into_iter()
-            .map(|(d, _)| d.id.clone())
+            .map(|(d, _)| d.id.to_string())
             .collect()
     }
 
@@ -371,13 +398,13 @@ mod tests {
         let first: Vec<(String, u64)> = Index::build(docs())
             .search(query, 20)
             .into_iter()
-            .map(|(d, s)| (d.id.clone(), s.to_bits()))
+            .map(|(d, s)| (d.id.to_string(), s.to_bits()))
             .collect();
         for _ in 0..20 {
             let again: Vec<(String, u64)> = Index::build(docs())
                 .search(query, 20)
                 .into_iter()
-                .map(|(d, s)| (d.id.clone(), s.to_bits()))
+                .map(|(d, s)| (d.id.to_string(), s.to_bits()))
                 .collect();
             assert_eq!(again, first);
         }

@@ -4,12 +4,12 @@
 //! The host hands the plugin a knowledge base as chunks (through the read-only `knowledge`
 //! import); the plugin builds an inverted index once per `(kb, version)`, keeps it in its
 //! instance memory and stores it in the host's `index-cache`, so the next fresh instance loads
-//! it instead of rebuilding it. A search costs one posting-list walk per query term.
+//! it instead of rebuilding it — and searches it in place (`blob`), without decoding it. A search costs one posting-list walk per query term.
 //! The ranking and tokenization live in plain modules with native unit tests; the component
 //! glue is the small `component` module at the bottom.
 
+pub mod blob;
 pub mod bm25;
-pub mod codec;
 pub mod postings;
 pub mod tokenize;
 
@@ -40,7 +40,7 @@ mod component {
             return Ok(index);
         }
         let cached = index_cache::load(kb_id, version).and_then(|blob| {
-            crate::codec::decode(&blob)
+            Index::from_bytes(blob)
                 .map_err(|e| {
                     write(
                         Level::Warn,
@@ -59,7 +59,7 @@ mod component {
                     content: c.content,
                 });
                 let index = Index::build(docs);
-                let kept = index_cache::store(kb_id, version, &crate::codec::encode(&index));
+                let kept = index_cache::store(kb_id, version, index.bytes());
                 write(
                     Level::Info,
                     &format!(
@@ -91,9 +91,9 @@ mod component {
                 .search(&query, top_k as usize)
                 .into_iter()
                 .map(|(doc, score)| Hit {
-                    chunk_id: doc.id.clone(),
-                    title: doc.title.clone(),
-                    content: doc.content.clone(),
+                    chunk_id: doc.id.to_string(),
+                    title: doc.title.to_string(),
+                    content: doc.content.to_string(),
                     score,
                 })
                 .collect())

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-/// One doc's occurrences of a term, per field.
+/// One doc's occurrences of a term, per field (`start` is only meaningful while building).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Posting {
     pub doc: u32,
@@ -32,26 +32,29 @@ impl Postings {
         self.positions.extend_from_slice(positions);
     }
 
-    /// The positions of the term in `doc`, if it occurs there.
-    pub(crate) fn positions_in(&self, doc: u32) -> &[u32] {
-        match self.list.binary_search_by_key(&doc, |p| p.doc) {
-            Ok(n) => {
-                let p = &self.list[n];
-                let start = p.start as usize;
-                &self.positions[start..start + (p.title_tf + p.body_tf) as usize]
-            }
-            Err(_) => &[],
-        }
+    /// The positions of `posting` (one of this list's).
+    pub(crate) fn positions_of(&self, posting: &Posting) -> &[u32] {
+        let start = posting.start as usize;
+        self.positions
+            .get(start..start + posting.occurrences() as usize)
+            .unwrap_or_default()
     }
 }
 
-/// The proximity bonus of `doc`: for every two different query terms at most `window` terms
+impl Posting {
+    /// Occurrences of the term in the doc, title and body.
+    pub fn occurrences(&self) -> u32 {
+        self.title_tf.saturating_add(self.body_tf)
+    }
+}
+
+/// The proximity bonus of a doc: for every two different query terms at most `window` terms
 /// apart, 1/gap², weighted by the rarer term's idf and saturated like a term frequency.
-/// `found`: the query's terms (postings, idf).
-pub(crate) fn proximity(doc: u32, found: &[(&Postings, f64)], window: u32, k1: f64) -> f64 {
+/// `found`: the query's terms (their positions in the doc, idf).
+pub(crate) fn proximity(found: &[(Vec<u32>, f64)], window: u32, k1: f64) -> f64 {
     let mut occurrences: Vec<(u32, usize)> = Vec::new();
-    for (term, (postings, _)) in found.iter().enumerate() {
-        occurrences.extend(postings.positions_in(doc).iter().map(|&p| (p, term)));
+    for (term, (positions, _)) in found.iter().enumerate() {
+        occurrences.extend(positions.iter().map(|&p| (p, term)));
     }
     occurrences.sort_unstable();
     // Ordered: the sum must not depend on a hash seed (same query, same score, to the bit).
