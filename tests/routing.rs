@@ -82,3 +82,31 @@ async fn a_trapping_routing_plugin_falls_back_to_the_default_order() {
     let events = client.turn("still served").await;
     assert_eq!(response_text(&events), "You said: still served");
 }
+
+#[tokio::test]
+async fn removing_routing_wasm_brings_the_default_order_back() {
+    let (a, b) = (Sim::start().await, Sim::start().await);
+    let gw = gateway(&a, &b, "test-routing-reverse").await;
+    let _first = talking_client(&gw).await;
+    assert_eq!(upstreams(&gw).await, ["b"], "the plugin's order");
+    let path = gw.gateway.plugins().routing.path().to_path_buf();
+    std::fs::remove_file(&path).unwrap();
+    let removed = tokio::time::Instant::now();
+    while !gw.health().await["plugins"]["routing"]["sha256"].is_null() {
+        assert!(
+            removed.elapsed() < Duration::from_secs(30),
+            "still loaded after the file was removed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut second = talking_client(&gw).await;
+    assert_eq!(
+        upstreams(&gw).await,
+        ["b", "a"],
+        "the default order again: priority 1 first"
+    );
+    let events = second.turn("default order").await;
+    assert_eq!(response_text(&events), "You said: default order");
+    let health = gw.health().await;
+    assert_eq!(health["plugins"]["routing"]["faults"], 0, "{health}");
+}

@@ -85,6 +85,22 @@ impl SlotReport {
         );
     }
 
+    /// The slot's file was removed and `sha256` no longer serves: the built-in behaviour does.
+    pub fn unloaded(&self, path: &std::path::Path, sha256: &str) {
+        self.stats.reload();
+        self.metrics.count(Count::PluginReloads);
+        tracing::warn!(
+            "[PLUGIN {}] {} was removed: sha256 {} unloaded, the built-in behaviour serves",
+            self.slot,
+            path.display(),
+            short(sha256)
+        );
+        self.feed.publish(
+            "plugin.unloaded",
+            json!({ "slot": self.slot, "sha256": sha256 }),
+        );
+    }
+
     /// A call failed with `fault` (the caller falls back).
     pub fn fault(&self, fault: &CallFault) {
         self.stats.fault();

@@ -259,6 +259,17 @@ impl<K: Kind> Slot<K> {
         Reloaded::Swapped { sha256 }
     }
 
+    /// Stop serving the live version (an optional slot whose file was removed); it becomes
+    /// the rollback target. The sha256 unloaded, if one was live.
+    pub fn unload(&self) -> Option<String> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.live.swap(None)?;
+        let sha256 = old.sha256.clone();
+        self.previous.store(Some(old));
+        self.report.unloaded(&self.path, &sha256);
+        Some(sha256)
+    }
+
     /// Put the previous version back.
     pub fn rollback(&self) -> Option<String> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());

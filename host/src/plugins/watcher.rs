@@ -1,7 +1,8 @@
 //! Watches `PLUGIN_DIR` and reloads a slot when its file changes. Debounced, so a file written
 //! in several steps is loaded once. Handles atomic rename, in-place writes, delete-then-create,
 //! and the `..data` symlink swap of a Kubernetes ConfigMap volume (any change not naming a slot
-//! file reloads both slots; a reload of an unchanged file is a no-op).
+//! file reloads every slot; a reload of an unchanged file is a no-op). Removing `routing.wasm`
+//! unloads the optional routing slot.
 
 use super::backoff::Backoff;
 use super::rag::Rag;
@@ -56,16 +57,22 @@ impl Watcher {
                     }
                 }
             }
-            // A deleted file is not an error while its replacement is on the way; a reload
-            // that finds nothing leaves the live version serving and says so.
+            // A deleted backoff or RAG file is not an error while its replacement is on the
+            // way: the live version keeps serving (those slots are never empty). Routing is
+            // optional: once its file is gone (still gone after the debounce), the default
+            // order serves again.
             if backoff_changed && backoff.path().exists() {
                 let _ = backoff.reload();
             }
             if rag_changed && rag.path().exists() {
                 let _ = rag.reload();
             }
-            if routing_changed && routing.path().exists() {
-                let _ = routing.reload();
+            if routing_changed {
+                if routing.path().exists() {
+                    let _ = routing.reload();
+                } else {
+                    routing.unload();
+                }
             }
         };
         let mut debouncer = match new_debouncer(DEBOUNCE, None, handler) {
