@@ -134,6 +134,23 @@ impl index_cache::Host for HostState {
         blob.map(|b| b.to_vec())
     }
 
+    async fn read(
+        &mut self,
+        kb_id: String,
+        kb_version: u64,
+        offset: u64,
+        len: u32,
+    ) -> Option<Vec<u8>> {
+        let (cache, plugin) = self.index_cache.as_ref()?;
+        let Some(blob) = cache.load(plugin, &kb_id, kb_version) else {
+            self.metrics.count(Count::IndexCacheMisses);
+            return None;
+        };
+        let start = usize::try_from(offset).map_or(blob.len(), |o| o.min(blob.len()));
+        let end = start.saturating_add(len as usize).min(blob.len());
+        Some(blob[start..end].to_vec())
+    }
+
     async fn store(&mut self, kb_id: String, kb_version: u64, blob: Vec<u8>) -> bool {
         let Some((cache, plugin)) = self.index_cache.as_ref() else {
             return false;

@@ -7,7 +7,7 @@
 //! together in the chunk (after Rasolofo & Savoy's BM25TP), so "circuit breaker" prefers a
 //! chunk saying exactly that over one mentioning a circuit and, much later, a breaker.
 
-use crate::blob::{Blob, DocRef};
+use crate::blob::{Blob, Source};
 use crate::postings::{Posting, Postings, proximity};
 use crate::tokenize::{Stems, tokens};
 use std::collections::HashMap;
@@ -53,8 +53,8 @@ pub struct Doc {
 }
 
 /// An inverted index: term → postings, held as one blob (`blob`) that searches read in place,
-/// so the index cache's copy is usable as soon as its checksum holds.
-#[derive(Debug, PartialEq)]
+/// so the index cache's copy is usable without copying or decoding it.
+#[derive(Debug)]
 pub struct Index {
     blob: Blob,
     /// Terms per doc: (title, body).
@@ -101,13 +101,15 @@ impl Index {
                 }
             }
         }
-        let blob = crate::blob::write(&docs, &lengths, &terms);
+        let bytes = crate::blob::write(&docs, &lengths, &terms);
+        drop((docs, terms));
+        let blob = Blob::open(Box::new(bytes)).expect("a blob just written opens");
         Index::with_lengths(blob, lengths)
     }
 
-    /// The index in `bytes` (an index cache entry), or why they are not one.
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Index, String> {
-        let blob = Blob::open(bytes)?;
+    /// The index whose blob `source` reads (an index cache entry), or why it is not one.
+    pub fn open(source: Box<dyn Source>) -> Result<Index, String> {
+        let blob = Blob::open(source)?;
         let lengths = blob.lengths()?;
         Ok(Index::with_lengths(blob, lengths))
     }
@@ -125,13 +127,18 @@ impl Index {
         }
     }
 
-    /// The blob, whose bytes go to the index cache.
     pub fn blob(&self) -> &Blob {
         &self.blob
     }
 
-    pub fn bytes(&self) -> &[u8] {
-        self.blob.bytes()
+    /// The blob's bytes, for the index cache.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.blob.read_all().unwrap_or_default().into_owned()
+    }
+
+    /// Whether every read of its blob succeeded (see [`Blob::intact`]).
+    pub fn intact(&self) -> bool {
+        self.blob.intact()
     }
 
     pub fn len(&self) -> usize {
@@ -170,7 +177,7 @@ impl Index {
 
     /// The `top_k` best docs for `query` with their scores, best first; docs matching no query
     /// term are never returned. Ties keep index order, so results are deterministic.
-    pub fn search(&self, query: &str, top_k: usize) -> Vec<(DocRef<'_>, f64)> {
+    pub fn search(&self, query: &str, top_k: usize) -> Vec<(Doc, f64)> {
         if top_k == 0 || self.is_empty() {
             return Vec::new();
         }
