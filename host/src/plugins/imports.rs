@@ -142,10 +142,14 @@ impl index_cache::Host for HostState {
         len: u32,
     ) -> Option<Vec<u8>> {
         let (cache, plugin) = self.index_cache.as_ref()?;
+        // A read from the start opens a cached index: that is the hit or miss counted.
         let Some(blob) = cache.load(plugin, &kb_id, kb_version) else {
             self.metrics.count(Count::IndexCacheMisses);
             return None;
         };
+        if offset == 0 {
+            self.metrics.count(Count::IndexCacheHits);
+        }
         let start = usize::try_from(offset).map_or(blob.len(), |o| o.min(blob.len()));
         let end = start.saturating_add(len as usize).min(blob.len());
         Some(blob[start..end].to_vec())
