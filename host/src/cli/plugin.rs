@@ -91,19 +91,17 @@ pub fn test(
         for observation in &report.observations {
             writeln!(out, "observed: {observation}")?;
         }
-        let t = &report.timing;
-        writeln!(
-            out,
-            "timing:  {} calls, p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
-            t.calls, t.p50_us, t.p99_us, t.max_us
-        )?;
-        let i = &report.instantiation;
-        writeln!(
-            out,
-            "start:   {} instances, p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
-            i.calls, i.p50_us, i.p99_us, i.max_us
-        )?;
-        if i.p99_us > report.call_deadline_ms * 1e3 {
+        for (label, what, t) in [
+            ("timing: ", "calls", &report.timing),
+            ("start:  ", "instances", &report.instantiation),
+        ] {
+            writeln!(
+                out,
+                "{label} {} {what}, p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+                t.calls, t.p50_us, t.p99_us, t.max_us
+            )?;
+        }
+        if report.instantiation.p99_us > report.call_deadline_ms * 1e3 {
             writeln!(
                 out,
                 "         over the {} ms call deadline: fine while instances wait (the gateway \
