@@ -141,7 +141,11 @@ fn main() -> ExitCode {
     // One-shot tools call plugins synchronously: outside any async runtime.
     match cli.command {
         Some(Command::Plugin(PluginCommand::Check { file, json, limits })) => {
-            return finish(cli::plugin::check(&file, json, &limits.settings()));
+            return finish(
+                limits
+                    .settings()
+                    .and_then(|settings| cli::plugin::check(&file, json, &settings)),
+            );
         }
         Some(Command::Plugin(PluginCommand::New { kind, lang, dir })) => {
             return finish(cli::new::create(kind, lang, &dir).map(|written| {
@@ -160,7 +164,11 @@ fn main() -> ExitCode {
             limits,
         })) => {
             let options = voxgate::plugins::conformance::Options { runs, seed };
-            return finish(cli::plugin::test(&file, json, &limits.settings(), options));
+            return finish(
+                limits
+                    .settings()
+                    .and_then(|settings| cli::plugin::test(&file, json, &settings, options)),
+            );
         }
         Some(Command::Kb(command)) => return finish(cli::kb::run(command)),
         _ => {}

@@ -3,7 +3,7 @@
 //! variable and what is wrong.
 
 use super::plugin_args::PluginArgs;
-use super::values::{Seconds, parse_bool, parse_message_bytes, parse_positive};
+use super::values::{Seconds, parse_bool, parse_message_bytes, parse_positive, positive_seconds};
 use super::{
     ClientLimits, ClientTokens, Config, default_session_template, defaults, load_session_template,
 };
@@ -13,7 +13,6 @@ use crate::usage::PriceTable;
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// Options of `voxgate serve`. Every option can be given as a flag or as the environment
 /// variable named in its help (a `.env` file in the working directory is read too).
@@ -257,13 +256,6 @@ pub(super) fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn positive_seconds(value: Seconds, variable: &str) -> anyhow::Result<Duration> {
-    if value.0.is_zero() {
-        bail!("{variable}: must be greater than 0");
-    }
-    Ok(value.0)
-}
-
 fn breaker(
     prefix: &str,
     failure_threshold: u32,
@@ -348,7 +340,7 @@ impl ServeArgs {
             reconnect_buffer_bytes: usize::try_from(self.reconnect_buffer_bytes)
                 .unwrap_or(usize::MAX),
             max_tool_output_bytes: self.max_tool_output_bytes as usize,
-            plugins: self.plugins.settings(),
+            plugins: self.plugins.settings()?,
             admin_token: non_empty(&self.admin_token).map(Secret::new),
             prices: match &self.prices_file {
                 Some(path) => PriceTable::from_file(path)?,

@@ -1,11 +1,12 @@
 //! The plugin options of `voxgate serve` (`PLUGIN_*`, `BACKOFF_PLUGIN_*`, `RAG_PLUGIN_*`),
 //! flattened into [`ServeArgs`](super::ServeArgs) and turned into [`PluginSettings`].
 
-use super::values::{Seconds, parse_mib};
+use super::values::{Seconds, parse_mib, positive_seconds};
 use super::{concurrent_calls, defaults, mib};
 use crate::plugins::{PluginSettings, SlotLimits};
 use clap::Args;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where plugins are and what each slot may use.
 #[derive(Debug, Clone, Args)]
@@ -72,39 +73,75 @@ pub struct PluginArgs {
 
 impl PluginArgs {
     /// The validated plugin settings.
-    pub fn settings(&self) -> PluginSettings {
-        PluginSettings {
+    pub fn settings(&self) -> anyhow::Result<PluginSettings> {
+        Ok(PluginSettings {
             dir: self.plugin_dir.clone(),
             cache_dir: self.plugin_cache_dir.clone(),
             cache_max_bytes: self.plugin_cache_max_bytes,
             index_cache_max_bytes: self.rag_index_cache_max_bytes,
             backoff: self.slot_limits(
-                self.backoff_plugin_deadline,
+                positive_seconds(self.backoff_plugin_deadline, "BACKOFF_PLUGIN_DEADLINE")?,
                 self.backoff_plugin_memory_mib,
                 self.backoff_plugin_max_bytes,
-            ),
+            )?,
             rag: self.slot_limits(
-                self.rag_plugin_deadline,
+                positive_seconds(self.rag_plugin_deadline, "RAG_PLUGIN_DEADLINE")?,
                 self.rag_plugin_memory_mib,
                 self.rag_plugin_max_bytes,
-            ),
-        }
+            )?,
+        })
     }
 
     fn slot_limits(
         &self,
-        deadline: Seconds,
+        deadline: Duration,
         memory_mib: u32,
         max_bytes: Option<u64>,
-    ) -> SlotLimits {
-        SlotLimits {
-            deadline: deadline.0,
+    ) -> anyhow::Result<SlotLimits> {
+        Ok(SlotLimits {
+            deadline,
             memory_bytes: mib(memory_mib),
             max_file_bytes: max_bytes.unwrap_or(self.plugin_max_bytes),
-            compile_timeout: self.plugin_compile_timeout.0,
-            start_timeout: self.plugin_start_timeout.0,
+            compile_timeout: positive_seconds(
+                self.plugin_compile_timeout,
+                "PLUGIN_COMPILE_TIMEOUT",
+            )?,
+            start_timeout: positive_seconds(self.plugin_start_timeout, "PLUGIN_START_TIMEOUT")?,
             max_concurrent: concurrent_calls(self.plugin_max_concurrent_calls),
             max_queued: self.plugin_max_queued_calls as usize,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        plugins: PluginArgs,
+    }
+
+    fn settings(args: &[&str]) -> anyhow::Result<PluginSettings> {
+        let cli = Cli::try_parse_from(std::iter::once("voxgate").chain(args.iter().copied()))?;
+        cli.plugins.settings()
+    }
+
+    #[test]
+    fn zero_deadlines_and_budgets_are_refused_naming_the_variable() {
+        for (flag, variable) in [
+            ("--backoff-plugin-deadline", "BACKOFF_PLUGIN_DEADLINE"),
+            ("--rag-plugin-deadline", "RAG_PLUGIN_DEADLINE"),
+            ("--plugin-compile-timeout", "PLUGIN_COMPILE_TIMEOUT"),
+            ("--plugin-start-timeout", "PLUGIN_START_TIMEOUT"),
+        ] {
+            let error = settings(&[flag, "0"]).err().expect("refused").to_string();
+            assert!(error.contains(variable), "{flag}: {error}");
         }
+        let fine = settings(&["--plugin-start-timeout", "0.5"]).expect("accepted");
+        assert_eq!(fine.rag.start_timeout, Duration::from_millis(500));
+        assert_eq!(fine.backoff.start_timeout, Duration::from_millis(500));
     }
 }

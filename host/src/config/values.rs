@@ -27,6 +27,14 @@ impl FromStr for Seconds {
     }
 }
 
+/// `value`, refused when zero: a timeout or deadline of 0 would refuse everything.
+pub fn positive_seconds(value: Seconds, variable: &str) -> anyhow::Result<Duration> {
+    if value.0.is_zero() {
+        anyhow::bail!("{variable}: must be greater than 0");
+    }
+    Ok(value.0)
+}
+
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.as_secs_f64();
