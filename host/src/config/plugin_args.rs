@@ -137,7 +137,7 @@ mod tests {
             ("--plugin-compile-timeout", "PLUGIN_COMPILE_TIMEOUT"),
             ("--plugin-start-timeout", "PLUGIN_START_TIMEOUT"),
         ] {
-            let error = settings(&[flag, "0"]).err().expect("refused").to_string();
+            let error = settings(&[flag, "0"]).expect_err("refused").to_string();
             assert!(error.contains(variable), "{flag}: {error}");
         }
         let fine = settings(&["--plugin-start-timeout", "0.5"]).expect("accepted");
