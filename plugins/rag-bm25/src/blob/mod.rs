@@ -182,11 +182,6 @@ impl Blob {
         self.terms
     }
 
-    /// Its size in bytes.
-    pub fn size(&self) -> usize {
-        self.size
-    }
-
     /// All its bytes (borrowed when the source is local): what goes to the index cache.
     pub fn read_all(&self) -> Option<Cow<'_, [u8]>> {
         self.source.read(0, self.size)
